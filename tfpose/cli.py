@@ -1,0 +1,183 @@
+"""The ``tfpose`` command. Each subcommand is a thin layer over a library function.
+
+Errors caused by input (missing files, malformed annotations, bad flags) print one line naming
+the file and exit with status 2; ``--json`` output goes to stdout, logs and progress to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import tfpose  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+from tfpose.errors import TfposeError
+
+DATASETS = ("coco", "crowdpose", "mpii")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"256x192"`` -> ``(256, 192)`` (height x width)."""
+    try:
+        height, width = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected HEIGHTxWIDTH such as 256x192, got {text!r}") from None
+    if height <= 0 or width <= 0:
+        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
+    return height, width
+
+
+def _format(value) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def _print_table(columns: dict[str, dict]) -> None:
+    """Metrics as rows, one column per entry (e.g. per decoder)."""
+    names = list(next(iter(columns.values())))
+    print(f"{'':<16}" + "".join(f"{c:>12}" for c in columns))
+    for name in names:
+        print(f"{name:<16}" + "".join(f"{_format(col[name]):>12}" for col in columns.values()))
+
+
+def _print(result: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, indent=1))
+        return
+    if len(result) > 1 and all(isinstance(v, dict) for v in result.values()):
+        _print_table(result)
+        return
+    for key, value in result.items():
+        if isinstance(value, dict):
+            print(f"{key}:")
+            for name, v in value.items():
+                print(f"  {name:<16} {v:.2f}" if isinstance(v, float) else f"  {name:<16} {v}")
+        else:
+            print(f"{key:<18} {_format(value)}")
+
+
+# ---- codec-check ---------------------------------------------------------------------------
+def cmd_codec_check(args) -> None:
+    from tfpose.codecs.heatmap import DECODERS, HeatmapCodec
+    from tfpose.evaluation.codec_check import codec_check
+
+    ann = args.ann
+    if ann is None:
+        from tfpose.data.bundled import synthetic_dataset
+
+        ann, _ = synthetic_dataset("val", num_images=args.synthetic_images, progress=not args.json)
+        logging.getLogger("tfpose").info("no --ann given: checking bundled synthetic data %s", ann)
+    decoders = DECODERS if args.decoder == "all" else (args.decoder,)
+    codec = HeatmapCodec(input_size=args.input_size, heatmap_size=args.heatmap_size,
+                         sigma=args.sigma)
+    results = {
+        decoder: codec_check(ann, codec, dataset=args.dataset, decoder=decoder, boxes=args.boxes,
+                             progress=not args.json)
+        for decoder in decoders
+    }
+    _print(results[decoders[0]] if len(decoders) == 1 else results, args.json)
+
+
+# ---- evaluate-mpii -------------------------------------------------------------------------
+def cmd_evaluate_mpii(args) -> None:
+    from tfpose.evaluation import mpii
+
+    gt = mpii.load_ground_truth_mat(args.gt)
+    preds = mpii.load_predictions(args.pred, num_persons=gt.num_persons)
+    _print(mpii.evaluate_pckh(preds, gt, one_based=args.one_based), args.json)
+
+
+# ---- show-dataset --------------------------------------------------------------------------
+def cmd_show_dataset(args) -> None:
+    from tfpose.data.showcase import show_dataset
+
+    written = show_dataset(args.ann, args.images, args.out, dataset=args.dataset,
+                           num_images=args.num_images, augment=args.augment,
+                           input_size=args.input_size, seed=args.seed)
+    _print({"written": [str(p) for p in written]} if args.json else
+           {"written": len(written), "out": str(args.out)}, args.json)
+
+
+# ---- make-synthetic ------------------------------------------------------------------------
+def cmd_make_synthetic(args) -> None:
+    from tfpose.data.synthetic import make_synthetic_dataset
+
+    ann = make_synthetic_dataset(args.out, args.num_images, image_size=args.image_size,
+                                 seed=args.seed, split=args.split, progress=not args.json)
+    _print({"annotations": str(ann), "images": str(Path(args.out) / "images" / args.split)},
+           args.json)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tfpose", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"tfpose {tfpose.__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("codec-check", help="encode -> decode ground truth and score it (upper "
+                       "bound of any model using the codec)")
+    p.add_argument("--ann", type=Path, help="COCO-format keypoints json (default: bundled "
+                   "synthetic validation data, generated on first use)")
+    p.add_argument("--dataset", choices=("coco", "crowdpose"), default="coco")
+    p.add_argument("--input-size", type=parse_size, default=(256, 192), metavar="HxW")
+    p.add_argument("--heatmap-size", type=parse_size, default=(64, 48), metavar="HxW")
+    p.add_argument("--sigma", type=float, default=2.0)
+    p.add_argument("--decoder", choices=("argmax", "quarter", "dark", "all"), default="dark")
+    p.add_argument("--boxes", choices=("training", "annotation"), default="training",
+                   help="crop as training does (box grown to cover labelled keypoints) or "
+                   "from the bare annotation box")
+    p.add_argument("--synthetic-images", type=int, default=64, help=argparse.SUPPRESS)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_codec_check)
+
+    p = sub.add_parser("evaluate-mpii", help="MPII PCKh@0.5 / @0.1 of predictions")
+    p.add_argument("--pred", type=Path, required=True,
+                   help="[N, 16, 2] 0-based predictions: .npy, or .mat with field 'preds'")
+    p.add_argument("--gt", type=Path, required=True, help="official validation ground truth .mat")
+    p.add_argument("--one-based", action="store_true",
+                   help="predictions are already 1-based (e.g. HRNet's pred.mat)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate_mpii)
+
+    p = sub.add_parser("show-dataset", help="draw ground-truth skeletons on images and crops")
+    p.add_argument("--ann", type=Path, required=True, help="annotation json (COCO layout, or "
+                   "the MPII json layout with --dataset mpii)")
+    p.add_argument("--images", type=Path, required=True, help="folder of the images")
+    p.add_argument("--out", type=Path, required=True, help="folder for the PNG files")
+    p.add_argument("--dataset", choices=DATASETS, default="coco")
+    p.add_argument("--num-images", type=int, default=8)
+    p.add_argument("--augment", action="store_true", help="also draw augmented training crops")
+    p.add_argument("--input-size", type=parse_size, default=(256, 192), metavar="HxW")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_show_dataset)
+
+    p = sub.add_parser("make-synthetic", help="write a COCO-format folder of drawn figures")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--num-images", type=int, default=64)
+    p.add_argument("--image-size", type=parse_size, default=(256, 256), metavar="HxW")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--split", default="train")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_make_synthetic)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s: %(message)s", stream=sys.stderr)
+    try:
+        args.func(args)
+    except (TfposeError, ValueError, OSError) as e:
+        if args.verbose:
+            raise
+        print(f"tfpose {args.command}: error: {e} (-v shows the traceback)", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

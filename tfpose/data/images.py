@@ -1,0 +1,53 @@
+"""Reading images inside ``tf.data`` without letting one bad file end an epoch.
+
+Each file's bytes are checked before decoding: empty files, unknown formats and truncated JPEG /
+PNG files (no end marker near the end) are dropped with a warning that names the file. Damage
+that only decoding reveals is dropped by ``ignore_errors`` at the end of the pipeline; TensorFlow
+logs those at its C++ WARNING level.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import tensorflow as tf
+
+_TAIL = 1024  # JPEG / PNG end markers may be followed by some padding bytes
+
+
+def _contains(data, pattern: bytes):
+    """Whether the uint8 vector ``data`` contains the byte string ``pattern``."""
+    n = len(pattern)
+    found = tf.ones_like(data[: tf.maximum(tf.size(data) - n + 1, 0)], tf.bool)
+    for i, byte in enumerate(pattern):
+        found &= data[i : tf.size(data) - n + 1 + i] == byte
+    return tf.reduce_any(found)
+
+
+def image_bytes_look_complete(contents):
+    """Cheap in-graph check of encoded image bytes (scalar bool)."""
+    size = tf.strings.length(contents)
+    start = tf.maximum(size - _TAIL, 0)
+    tail = tf.io.decode_raw(tf.strings.substr(contents, start, size - start), tf.uint8)
+    is_jpeg = tf.io.is_jpeg(contents)
+    is_png = tf.strings.substr(contents, 0, 8) == b"\x89PNG\r\n\x1a\n"
+    other = tf.strings.regex_full_match(tf.strings.substr(contents, 0, 3), "GIF|BM.")
+    jpeg_ends = _contains(tail, b"\xff\xd9")  # EOI marker
+    png_ends = _contains(tail, b"IEND")  # the last chunk's type
+    return (size > 0) & ((is_jpeg & jpeg_ends) | (is_png & png_ends) | other)
+
+
+def read_image_checked(path):
+    """``(contents, ok)`` for a file path; warns on stderr, naming the file, when not ok."""
+    contents = tf.io.read_file(path)
+    ok = image_bytes_look_complete(contents)
+    if not ok:  # autograph turns this into a graph-mode conditional
+        tf.print("tfpose: skipping unreadable or truncated image", path, output_stream=sys.stderr)
+    return contents, ok
+
+
+def decode_rgb(contents):
+    """Encoded bytes -> ``[H, W, 3]`` uint8 RGB (any of JPEG, PNG, GIF, BMP)."""
+    image = tf.io.decode_image(contents, channels=3, expand_animations=False)
+    image.set_shape([None, None, 3])
+    return image

@@ -1,0 +1,93 @@
+"""The one affine transform between image, model-input and heatmap coordinates.
+
+Coordinate convention (used by the whole library): pixel centres sit at integer coordinates, so
+pixel ``(i, j)`` covers ``[i - 0.5, i + 0.5] x [j - 0.5, j + 0.5]``, as in OpenCV and TensorFlow's
+image transforms. A person is described by a box ``centre`` (x, y) and ``size`` (w, h) in image
+pixels; :func:`affine_matrix` maps the box's edges onto the edges of an output grid of
+``output_size = (H, W)`` pixels. Because the input crop and the heatmap are both made from the
+same box, they stay aligned at any stride: ``x_heatmap = (x_input + 0.5) / stride - 0.5``, and a
+horizontal flip is ``x -> W - 1 - x`` in either grid (no one-pixel shift is needed).
+
+All functions are TensorFlow ops, batched over leading dimensions, so the same code runs inside
+``tf.data`` and, eagerly, when predictions are mapped back to the image.
+"""
+
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+
+
+def box_to_center_size(boxes, aspect_ratio: float, padding: float = 1.25):
+    """Turn ``[..., 4]`` boxes ``(x, y, w, h)`` into centres and sizes at ``aspect_ratio`` (w / h).
+
+    The shorter side is extended to the model's aspect ratio (so the crop is not distorted), then
+    both sides are scaled by ``padding`` to keep some context around the person.
+    """
+    boxes = tf.convert_to_tensor(boxes, tf.float32)
+    x, y, w, h = tf.unstack(boxes, axis=-1)
+    center = tf.stack([x + 0.5 * w, y + 0.5 * h], axis=-1)
+    w, h = tf.maximum(w, 1.0), tf.maximum(h, 1.0)
+    wider = w > aspect_ratio * h
+    w, h = tf.where(wider, w, h * aspect_ratio), tf.where(wider, w / aspect_ratio, h)
+    return center, tf.stack([w, h], axis=-1) * padding
+
+
+def affine_matrix(center, size, rotation, output_size, flip=False):
+    """Image -> output affine matrices ``[..., 2, 3]``.
+
+    Args:
+      center: ``[..., 2]`` box centre (x, y) in image pixels.
+      size: ``[..., 2]`` box size (w, h) in image pixels; mapped onto the whole output grid.
+      rotation: ``[...]`` degrees; positive turns the person counter-clockwise in the output.
+      output_size: ``(H, W)`` of the output grid (model input or heatmap).
+      flip: ``[...]`` bool; mirror the output horizontally (``x -> W - 1 - x``).
+    """
+    center = tf.convert_to_tensor(center, tf.float32)
+    size = tf.convert_to_tensor(size, tf.float32)
+    theta = tf.convert_to_tensor(rotation, tf.float32) * (math.pi / 180.0)
+    out_h, out_w = float(output_size[0]), float(output_size[1])
+    kx, ky = out_w / size[..., 0], out_h / size[..., 1]
+    cos, sin = tf.cos(theta), tf.sin(theta)
+    # u = K R (p - c) + o, with R rotating counter-clockwise on screen (y points down).
+    a, b = kx * cos, kx * sin
+    c, d = -ky * sin, ky * cos
+    cx, cy = center[..., 0], center[..., 1]
+    tx = (out_w - 1.0) / 2.0 - (a * cx + b * cy)
+    ty = (out_h - 1.0) / 2.0 - (c * cx + d * cy)
+    mirror = tf.cast(tf.broadcast_to(flip, tf.shape(a)), tf.float32)
+    sign = 1.0 - 2.0 * mirror
+    a, b, tx = sign * a, sign * b, sign * tx + mirror * (out_w - 1.0)
+    rows = [tf.stack([a, b, tx], axis=-1), tf.stack([c, d, ty], axis=-1)]
+    return tf.stack(rows, axis=-2)
+
+
+def invert_affine(matrix):
+    """Inverse of ``[..., 2, 3]`` affine matrices."""
+    matrix = tf.convert_to_tensor(matrix, tf.float32)
+    linear, shift = matrix[..., :2], matrix[..., 2:]
+    inverse = tf.linalg.inv(linear)
+    return tf.concat([inverse, -tf.matmul(inverse, shift)], axis=-1)
+
+
+def apply_affine(matrix, points):
+    """Map ``[..., N, 2]`` points with ``[..., 2, 3]`` matrices."""
+    matrix = tf.convert_to_tensor(matrix, tf.float32)
+    points = tf.convert_to_tensor(points, tf.float32)
+    return tf.linalg.matvec(matrix[..., None, :, :2], points) + matrix[..., None, :, 2]
+
+
+def warp_image(image, matrix, output_size, fill_value: float = 0.0):
+    """Crop ``image`` ``[H, W, C]`` with the image -> output ``matrix`` ``[2, 3]`` (bilinear)."""
+    inverse = invert_affine(matrix)  # the op samples the input at inverse-mapped output pixels
+    transform = tf.concat([tf.reshape(inverse, [6]), tf.zeros([2])], axis=0)
+    warped = tf.raw_ops.ImageProjectiveTransformV3(
+        images=tf.cast(image, tf.float32)[None],
+        transforms=transform[None],
+        output_shape=tf.constant(output_size, tf.int32),
+        fill_value=fill_value,
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )
+    return warped[0]
