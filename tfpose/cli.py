@@ -110,6 +110,49 @@ def cmd_make_synthetic(args) -> None:
            args.json)
 
 
+# ---- models / summary / lce-check ---------------------------------------------------------
+def cmd_models(args) -> None:
+    from tfpose.models.zoo import MODELS
+
+    for name, entry in MODELS.items():
+        size = "x".join(map(str, entry.input_size))
+        print(f"{name}\t{size}\t{entry.num_keypoints} keypoints\t{entry.description}")
+
+
+def _build(args):
+    from tfpose.models import create
+
+    return create(args.name, input_size=args.input_size, num_keypoints=args.num_keypoints)
+
+
+def cmd_summary(args) -> None:
+    from tfpose.models.summary import model_summary
+
+    _print({"model": args.name, **model_summary(_build(args))}, args.json)
+
+
+def cmd_lce_check(args) -> None:
+    from tfpose.export.lce import lce_report
+
+    report = lce_report(_build(args))
+    _print({"model": args.name, **report}, args.json)
+    if report["not_binarised"] or report["lce_bconv2d"] != report["quant_conv2d"]:
+        raise LCECheckFailed(f"{args.name}: {report['quant_conv2d'] - report['lce_bconv2d']} "
+                             "binary layers did not become LceBconv2d")
+
+
+class LCECheckFailed(TfposeError):
+    pass
+
+
+def _add_model_arguments(p) -> None:
+    p.add_argument("name", help="zoo model name (see `tfpose models`)")
+    p.add_argument("--input-size", type=parse_size, metavar="HxW",
+                   help="default: the model's documented size")
+    p.add_argument("--num-keypoints", type=int, help="default: the model's dataset")
+    p.add_argument("--json", action="store_true")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tfpose", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"tfpose {tfpose.__version__}")
@@ -154,6 +197,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_show_dataset)
 
+    p = sub.add_parser("models", help="list the zoo's models (name first, one per line)")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("summary", help="parameters, MACs (binary / float) and sizes of a model")
+    _add_model_arguments(p)
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("lce-check", help="convert with LCE and check every binary conv became "
+                       "LceBconv2d (exit 1 when one did not)")
+    _add_model_arguments(p)
+    p.set_defaults(func=cmd_lce_check)
+
     p = sub.add_parser("make-synthetic", help="write a COCO-format folder of drawn figures")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--num-images", type=int, default=64)
@@ -171,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s: %(message)s", stream=sys.stderr)
     try:
         args.func(args)
+    except LCECheckFailed as e:
+        print(f"tfpose {args.command}: {e}", file=sys.stderr)
+        return 1
     except (TfposeError, ValueError, OSError) as e:
         if args.verbose:
             raise

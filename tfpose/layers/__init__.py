@@ -1,0 +1,1 @@
+"""Keras building blocks: binary units and the blocks of each model family."""

@@ -1,0 +1,142 @@
+"""Blocks of the HRNet family: the real-valued originals and their binary counterparts.
+
+An :class:`HRNetBlocks` bundles how each part of an HRNet is built (stage-1 block, branch block,
+transition, the two halves of the exchange unit), so one wiring (:mod:`tfpose.models.hrnet`)
+serves the real-valued teacher and the binary BiHRNet.
+
+Binary blocks (BiHRNet, arXiv 2311.10296; the paper does not publish their insides, so the
+design below is ours, configurable, and argued from the names and aims):
+
+* **IR Bottleneck** (information reconstruction). HRNet's bottleneck squeezes 256 -> 64 channels
+  with a 1x1 conv before its 3x3 conv; binarised, the squeeze keeps 64 bits per pixel of a
+  256-channel input and the information is gone. The IR Bottleneck never narrows: it expands
+  C -> e*C (binary conv; the real-valued input tiled e times is its shortcut), applies a binary
+  3x3 conv at e*C (identity shortcut) and projects back to C (binary conv; the *block input* is
+  the shortcut, which reconstructs what the binary path could not carry). Every binary conv thus
+  sees at least C channels and has a real-valued path around it.
+* **MS-Block** (multi-scale). HRNet's basic block has two 3x3 convs. Each becomes a multi-scale
+  unit: parallel binary 3x3 convs with different dilations (default 1 and 2, receptive fields 3
+  and 5), each producing C / n channels from the same input and each followed by its own
+  BatchNorm (so LCE folds it), concatenated back to C, plus the identity. Binary features are
+  coarse; several receptive fields per layer give the next layer more distinct evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import tensorflow as tf
+
+from tfpose.layers.binary import QuantPolicy, activation, batch_norm, binary_conv_unit
+
+layers = tf.keras.layers
+
+
+@dataclass(frozen=True)
+class HRNetBlocks:
+    """How each part of an HRNet is built. Every callable takes and returns a tensor."""
+
+    stage1_block: Callable  # (x, name) -> x
+    branch_block: Callable  # (x, name) -> x, same shape
+    transition: Callable  # (x, filters, strides, name) -> x
+    fuse_up: Callable  # (x, filters, factor, name): lower resolution -> higher
+    fuse_down: Callable  # (x, filters, last, name): one stride-2 step toward lower resolution
+    merge: Callable  # (x, name): activation after summing an exchange unit's inputs
+
+
+# ---- real-valued HRNet (Sun et al., CVPR 2019) ------------------------------------------------
+def conv_bn(x, filters, kernel_size=3, strides=1, relu=True, *, name):
+    x = layers.Conv2D(filters, kernel_size, strides, padding="same", use_bias=False,
+                      name=f"{name}_conv")(x)
+    x = batch_norm(f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x) if relu else x
+
+
+def bottleneck(x, planes: int = 64, expansion: int = 4, *, name):
+    out = planes * expansion
+    y = conv_bn(x, planes, 1, name=f"{name}_1")
+    y = conv_bn(y, planes, 3, name=f"{name}_2")
+    y = conv_bn(y, out, 1, relu=False, name=f"{name}_3")
+    shortcut = x if x.shape[-1] == out else conv_bn(x, out, 1, relu=False, name=f"{name}_down")
+    return layers.ReLU(name=f"{name}_relu")(layers.Add(name=f"{name}_add")([y, shortcut]))
+
+
+def basic_block(x, *, name):
+    filters = x.shape[-1]
+    y = conv_bn(x, filters, 3, name=f"{name}_1")
+    y = conv_bn(y, filters, 3, relu=False, name=f"{name}_2")
+    return layers.ReLU(name=f"{name}_relu")(layers.Add(name=f"{name}_add")([y, x]))
+
+
+def upsample(x, filters, factor, conv, *, name):
+    x = conv(x, name)
+    return layers.UpSampling2D(factor, interpolation="nearest", name=f"{name}_up")(x)
+
+
+def float_blocks() -> HRNetBlocks:
+    return HRNetBlocks(
+        stage1_block=lambda x, name: bottleneck(x, name=name),
+        branch_block=lambda x, name: basic_block(x, name=name),
+        transition=lambda x, filters, strides, name: conv_bn(x, filters, 3, strides, name=name),
+        fuse_up=lambda x, filters, factor, name: upsample(
+            x, filters, factor, lambda t, n: conv_bn(t, filters, 1, relu=False, name=n),
+            name=name),
+        fuse_down=lambda x, filters, last, name: conv_bn(x, filters, 3, 2, relu=not last,
+                                                         name=name),
+        merge=lambda x, name: layers.ReLU(name=f"{name}_relu")(x),
+    )
+
+
+# ---- binary blocks (BiHRNet) -------------------------------------------------------------------
+def ir_bottleneck(x, policy: QuantPolicy, expansion: int = 2, expand_kernel: int = 1,
+                  project_kernel: int = 1, *, name):
+    """Information-reconstruction bottleneck; input and output have the same channels."""
+    channels = x.shape[-1]
+    tiled = x if expansion == 1 else layers.Concatenate(name=f"{name}_tile")([x] * expansion)
+    y = binary_conv_unit(x, channels * expansion, policy, kernel_size=expand_kernel,
+                         shortcut=False, name=f"{name}_expand")
+    y = activation(layers.Add(name=f"{name}_expand_add")([y, tiled]), policy, f"{name}_expand")
+    y = binary_conv_unit(y, channels * expansion, policy, name=f"{name}_mid")
+    y = binary_conv_unit(y, channels, policy, kernel_size=project_kernel, shortcut=False,
+                         name=f"{name}_project")
+    return activation(layers.Add(name=f"{name}_project_add")([y, x]), policy, f"{name}_project")
+
+
+def multi_scale_unit(x, policy: QuantPolicy, dilations=(1, 2), *, name):
+    """Parallel dilated binary 3x3 convs, concatenated back to the input width, + identity."""
+    channels = x.shape[-1]
+    if channels % len(dilations):
+        raise ValueError(f"{name}: {channels} channels do not split into {len(dilations)} scales")
+    paths = [
+        binary_conv_unit(x, channels // len(dilations), policy, dilation_rate=d, shortcut=False,
+                         name=f"{name}_d{d}")
+        for d in dilations
+    ]
+    y = paths[0] if len(paths) == 1 else layers.Concatenate(name=f"{name}_concat")(paths)
+    return activation(layers.Add(name=f"{name}_add")([y, x]), policy, name)
+
+
+def ms_block(x, policy: QuantPolicy, dilations=(1, 2), *, name):
+    """MS-Block: two multi-scale units (HRNet's basic block, made multi-scale and binary)."""
+    y = multi_scale_unit(x, policy, dilations, name=f"{name}_1")
+    return multi_scale_unit(y, policy, dilations, name=f"{name}_2")
+
+
+def binary_blocks(policy: QuantPolicy, *, ir_expansion: int = 2,
+                  dilations=(1, 2)) -> HRNetBlocks:
+    """BiHRNet's parts. Float: the exchange units' 1x1 up-projections (they run at the lower
+    resolution, so they cost few MACs, and keep the exchange between branches real-valued) and
+    the real-valued shortcuts of every binary unit."""
+    return HRNetBlocks(
+        stage1_block=lambda x, name: ir_bottleneck(x, policy, ir_expansion, name=name),
+        branch_block=lambda x, name: ms_block(x, policy, dilations, name=name),
+        transition=lambda x, filters, strides, name: binary_conv_unit(
+            x, filters, policy, strides=strides, name=name),
+        fuse_up=lambda x, filters, factor, name: upsample(
+            x, filters, factor, lambda t, n: conv_bn(t, filters, 1, relu=False, name=n),
+            name=name),
+        fuse_down=lambda x, filters, last, name: binary_conv_unit(
+            x, filters, policy, strides=2, name=name),
+        merge=lambda x, name: activation(x, policy, name),
+    )
