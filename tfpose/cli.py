@@ -222,8 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s: %(message)s", stream=sys.stderr)
+    # Our messages at INFO; TensorFlow's own Python logging only from WARNING up.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s",
+                        stream=sys.stderr)
+    logging.getLogger("tfpose").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         args.func(args)
     except LCECheckFailed as e:

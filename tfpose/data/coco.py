@@ -179,12 +179,7 @@ def read_coco_persons(
             row = _person_row(ann, image, keypoint_set, report)
             if row is not None:
                 rows.append((os.path.join(image_dir, image["file_name"]), image_id, *row))
-    records = records_from_rows(keypoint_set, rows)
-    if check_images:
-        records = drop_missing_images(records, report)
-    report.kept = len(records)
-    report.log()
-    return records
+    return finish_records(keypoint_set, rows, report, check_images)
 
 
 def _person_row(ann, image, keypoint_set, report):
@@ -213,6 +208,16 @@ def records_from_rows(keypoint_set, rows) -> PersonRecords:
                                         np.zeros((0, k, 3)), [])
     paths, ids, boxes, keypoints, scores = zip(*rows, strict=True)
     return PersonRecords.from_lists(keypoint_set, paths, ids, boxes, keypoints, scores)
+
+
+def finish_records(keypoint_set, rows, report: ReadReport, check_images: bool) -> PersonRecords:
+    """Records from a reader's rows, without persons whose image is missing; logs the report."""
+    records = records_from_rows(keypoint_set, rows)
+    if check_images:
+        records = drop_missing_images(records, report)
+    report.kept = len(records)
+    report.log()
+    return records
 
 
 def drop_missing_images(records: PersonRecords, report: ReadReport) -> PersonRecords:
@@ -256,9 +261,4 @@ def read_detections(
         else:
             path = os.path.join(image_dir, image["file_name"])
             rows.append((path, det["image_id"], box, empty, float(det["score"])))
-    records = records_from_rows(keypoint_set, rows)
-    if check_images:
-        records = drop_missing_images(records, report)
-    report.kept = len(records)
-    report.log()
-    return records
+    return finish_records(keypoint_set, rows, report, check_images)

@@ -16,13 +16,7 @@ import os
 
 import numpy as np
 
-from tfpose.data.coco import (
-    ReadReport,
-    drop_missing_images,
-    numeric_array,
-    read_json,
-    records_from_rows,
-)
+from tfpose.data.coco import ReadReport, finish_records, numeric_array, read_json
 from tfpose.data.records import PersonRecords
 from tfpose.errors import DataError
 from tfpose.keypoints import MPII_16
@@ -38,12 +32,7 @@ def read_mpii_persons(ann_file, image_dir, *, check_images: bool = True) -> Pers
         raise DataError(ann_file, "expected a list of person entries (MPII json layout)")
     report = ReadReport(str(ann_file))
     rows = [_row(entry, i, ann_file, image_dir) for i, entry in enumerate(entries)]
-    records = records_from_rows(MPII_16, rows)
-    if check_images:
-        records = drop_missing_images(records, report)
-    report.kept = len(records)
-    report.log()
-    return records
+    return finish_records(MPII_16, rows, report, check_images)
 
 
 def _row(entry, index, ann_file, image_dir):

@@ -37,6 +37,7 @@ layers = tf.keras.layers
 class HRNetBlocks:
     """How each part of an HRNet is built. Every callable takes and returns a tensor."""
 
+    stem: Callable  # (x, filters, name): the first, real-valued stride-2 conv
     stage1_block: Callable  # (x, name) -> x
     branch_block: Callable  # (x, name) -> x, same shape
     transition: Callable  # (x, filters, strides, name) -> x
@@ -76,6 +77,7 @@ def upsample(x, filters, factor, conv, *, name):
 
 def float_blocks() -> HRNetBlocks:
     return HRNetBlocks(
+        stem=lambda x, filters, name: conv_bn(x, filters, 3, 2, name=name),
         stage1_block=lambda x, name: bottleneck(x, name=name),
         branch_block=lambda x, name: basic_block(x, name=name),
         transition=lambda x, filters, strides, name: conv_bn(x, filters, 3, strides, name=name),
@@ -129,6 +131,8 @@ def binary_blocks(policy: QuantPolicy, *, ir_expansion: int = 2,
     resolution, so they cost few MACs, and keep the exchange between branches real-valued) and
     the real-valued shortcuts of every binary unit."""
     return HRNetBlocks(
+        # No ReLU before the first binary conv: non-negative inputs would all binarise to +1.
+        stem=lambda x, filters, name: conv_bn(x, filters, 3, 2, relu=False, name=name),
         stage1_block=lambda x, name: ir_bottleneck(x, policy, ir_expansion, name=name),
         branch_block=lambda x, name: ms_block(x, policy, dilations, name=name),
         transition=lambda x, filters, strides, name: binary_conv_unit(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import tensorflow as tf
 
 from tfpose.layers.common import check_input_size, image_input, model_builder
-from tfpose.layers.hrnet_blocks import HRNetBlocks, conv_bn, float_blocks
+from tfpose.layers.hrnet_blocks import HRNetBlocks, float_blocks
 
 layers = tf.keras.layers
 
@@ -42,7 +42,7 @@ def build_hrnet(config: HRNetConfig, blocks: HRNetBlocks, *, input_size, num_key
                 name: str) -> tf.keras.Model:
     input_size = check_input_size(input_size, 32, name)  # four halvings below the 1/4 branch
     inputs, x = image_input(input_size)
-    x = conv_bn(x, config.stem_channels, 3, 2, name="stem1")  # first conv: always real-valued
+    x = blocks.stem(x, config.stem_channels, "stem1")  # the first conv is always real-valued
     x = blocks.transition(x, config.stem_channels, 2, "stem2")
     for i in range(config.stage1_blocks):
         x = blocks.stage1_block(x, f"stage1_b{i}")

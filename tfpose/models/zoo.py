@@ -14,6 +14,7 @@ from functools import partial
 import tensorflow as tf
 
 from tfpose.models.bihrnet import bihrnet
+from tfpose.models.hourglass import hourglass_bottleneck_binary, hourglass_hpm
 from tfpose.models.hrnet import hrnet
 
 
@@ -26,12 +27,6 @@ class ZooEntry:
     defaults: dict = field(default_factory=dict)
 
 
-def _hourglass(kind: str, **kwargs):
-    from tfpose.models import hourglass  # imported late: its module is optional while building
-
-    return getattr(hourglass, kind)(**kwargs)
-
-
 MODELS: dict[str, ZooEntry] = {
     **{f"hrnet_w{w}": ZooEntry(partial(hrnet, width=w), (256, 192), 17,
                                f"real-valued HRNet-W{w} (BiHRNet's teacher)")
@@ -39,10 +34,10 @@ MODELS: dict[str, ZooEntry] = {
     **{f"bihrnet_w{w}": ZooEntry(partial(bihrnet, width=w), (256, 192), 17,
                                  f"binary HRNet-W{w}: IR Bottleneck + MS-Block")
        for w in (18, 32)},
-    "hourglass_hpm": ZooEntry(partial(_hourglass, "hourglass_hpm"), (256, 256), 16,
+    "hourglass_hpm": ZooEntry(hourglass_hpm, (256, 256), 16,
                               "binary hourglass with HPM blocks (Bulat & Tzimiropoulos)"),
     "hourglass_bottleneck_binary": ZooEntry(
-        partial(_hourglass, "hourglass_bottleneck_binary"), (256, 256), 16,
+        hourglass_bottleneck_binary, (256, 256), 16,
         "binary hourglass with plain bottleneck blocks (the HPM paper's baseline)"),
 }
 

@@ -1,0 +1,80 @@
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfpose.cli import main
+from tfpose.export.lce import lce_report
+from tfpose.models import create, list_models
+from tfpose.models.summary import model_summary
+from tfpose.models.zoo import MODELS
+
+BINARY_MODELS = ["bihrnet_w18", "bihrnet_w32", "hourglass_hpm", "hourglass_bottleneck_binary"]
+
+
+def test_names():
+    assert set(BINARY_MODELS) | {"hrnet_w18", "hrnet_w32", "hrnet_w48"} == set(list_models())
+    with pytest.raises(ValueError, match="unknown model 'hrnet_w99'"):
+        create("hrnet_w99")
+
+
+def test_cli_lists_models_name_first(capsys):
+    assert main(["models"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] for line in lines] == list_models()
+
+
+def test_cli_summary_json(capsys):
+    assert main(["summary", "hourglass_hpm", "--input-size", "64x64", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert {"params", "macs", "binary_macs", "float_macs", "size_bytes_float32",
+            "size_bytes_deployed"} <= set(summary)
+    assert summary["binary_macs"] + summary["float_macs"] == summary["macs"]
+
+
+def test_cli_lce_check_json(capsys):
+    code = main(["lce-check", "hourglass_bottleneck_binary", "--input-size", "64x64", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert report["lce_bconv2d"] == report["quant_conv2d"] == 51
+    assert report["not_binarised"] == [] and report["flatbuffer_bytes"] > 0
+
+
+def test_cli_lce_check_fails_when_a_layer_stays_float(monkeypatch, capsys):
+    import tfpose.export.lce as lce
+
+    real = lce.lce_report
+    monkeypatch.setattr(lce, "lce_report", lambda model: {
+        **real(model), "lce_bconv2d": 50,
+        "not_binarised": [{"layer": "x", "reasons": ["pretend"]}]})
+    code = main(["lce-check", "hourglass_bottleneck_binary", "--input-size", "64x64"])
+    assert code == 1 and "did not become LceBconv2d" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", BINARY_MODELS)
+def test_full_size_binary_models_convert_completely(name, tmp_path):
+    """At the documented input size: every binary conv becomes LceBconv2d, and the model saves
+    and reloads."""
+    model = create(name)
+    report = lce_report(model)
+    assert report["lce_bconv2d"] == report["quant_conv2d"] > 0, report
+    assert report["not_binarised"] == []
+    assert model_summary(model)["binary_share"] >= 0.9
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    x = np.random.default_rng(0).uniform(0, 255, (1, *MODELS[name].input_size, 3))
+    np.testing.assert_allclose(tf.keras.models.load_model(path)(x).numpy(), model(x).numpy(),
+                               rtol=1e-4, atol=1e-3)
+    if name == "hourglass_hpm":  # the paper's binary model is about 1.3 MB
+        assert report["flatbuffer_bytes"] < 1.4e6
+
+
+@pytest.mark.slow
+def test_float_teacher_saves_and_reloads(tmp_path):
+    model = create("hrnet_w18")
+    model.save(tmp_path / "hrnet.keras")
+    x = np.random.default_rng(0).uniform(0, 255, (1, 256, 192, 3)).astype(np.float32)
+    reloaded = tf.keras.models.load_model(tmp_path / "hrnet.keras")
+    np.testing.assert_allclose(reloaded(x).numpy(), model(x).numpy(), rtol=1e-4, atol=1e-4)

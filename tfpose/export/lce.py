@@ -1,0 +1,299 @@
+"""Conversion to Larq Compute Engine (LCE) flatbuffers, and checks that binary layers stay binary.
+
+Rules for a larq layer to become an ``LceBconv2d`` op, each verified by converting with LCE 0.16
+(tests/export/test_lce.py converts one layer per rule and compares with ``binarisable_problems``):
+
+Blockers (the layer runs as float ``CONV_2D``/``DEPTHWISE_CONV_2D``/... instead):
+  * only ``QuantConv2D`` binarises: ``QuantDepthwiseConv2D``, ``QuantSeparableConv2D``,
+    ``QuantConv2DTranspose``, ``QuantConv1D`` and ``QuantDense`` never do;
+  * input quantizer must be ``SteSign``, ``ApproxSign``, ``SwishSign`` or ``larq.math.sign``
+    (not none, ``MagnitudeAwareSign``, ``SteHeaviside``, ``DoReFa``, ``tf.sign``);
+  * kernel quantizer must be one of those or ``MagnitudeAwareSign`` (not ``SteTern``, ...);
+  * ``data_format="channels_last"``; with ``groups > 1`` input channels per group a multiple of 32.
+Not blockers (still ``LceBconv2d``): ``use_bias=True`` (fused), 'same-zero' padding
+(``pad_values=0``), no ``WeightClip`` constraint (a training aid only), input channels 8/18/36,
+output channels 7/12, strides, dilation, fused activations. 'Same-zero' padding costs an edge
+correction and stops the next binary conv reading bit-packed output (an extra ``LceQuantize``):
+``performance_notes`` reports it with the channel-multiple advice of the LCE docs.
+
+Mapping ops back to layers: tensor names in the flatbuffer are MLIR locations cut to 50
+characters, and the identical input quantizers of sibling layers merge into one tensor named after
+one of them, so names are unreliable. Instead the filter of each ``LceBconv2d`` (the kernel sign,
+bit-packed: bit set for -1, 32 input channels a little-endian word, ``[out, kh, kw, words]``) is
+matched against each layer's kernel sign, up to a flip of whole output channels (LCE flips those
+whose folded BatchNorm scale is negative when it writes bit-packed output). Layers with twin
+kernels or unmatched ops fall back to the static rules, then to count, then to layer names as
+complete path segments of the op's tensor names; what stays ambiguous is reported as such.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter, defaultdict
+
+import larq as lq
+import numpy as np
+import tensorflow as tf
+from flatbuffers import flexbuffers
+from tensorflow.lite.python import schema_py_generated as schema_fb
+
+from tfpose.errors import TfposeError
+
+_INPUT_SIGNS = (lq.quantizers.SteSign, lq.quantizers.ApproxSign, lq.quantizers.SwishSign)
+_KERNEL_SIGNS = (*_INPUT_SIGNS, lq.quantizers.MagnitudeAwareSign)
+_OP_NAMES = {v: k for k, v in vars(schema_fb.BuiltinOperator).items() if not k.startswith("_")}
+_WEIGHT_QUANTIZERS = ("kernel_quantizer", "depthwise_quantizer", "pointwise_quantizer")
+
+
+class ConversionError(TfposeError):
+    """The LCE converter rejected a model (or its input shape cannot be converted)."""
+
+
+def convert_to_lce(model: tf.keras.Model, *, target: str = "arm") -> bytes:
+    """Converts a Keras model to an LCE flatbuffer with float32 input and output (batch 1)."""
+    import larq_compute_engine as lce
+
+    for tensor in model.inputs or []:
+        if None in tuple(tensor.shape)[1:]:
+            raise ConversionError(
+                f"cannot convert model '{model.name}' to LCE: input '{tensor.name}' has shape "
+                f"{tuple(tensor.shape)}; height and width must be fixed, e.g. Input((256, 192, 3))"
+            )
+    try:
+        with tempfile.TemporaryDirectory() as saved_model_dir:
+            _save_inference_graph(model, saved_model_dir)
+            return lce.convert_saved_model(
+                saved_model_dir, inference_input_type=tf.float32,
+                inference_output_type=tf.float32, target=target,
+            )
+    except Exception as exc:
+        raise ConversionError(
+            f"cannot convert model '{model.name}' to LCE: {_first_line(exc)}"
+        ) from exc
+
+
+def _save_inference_graph(model: tf.keras.Model, directory: str) -> None:
+    """Save only the batch-1 inference function and the variables it reads.
+
+    ``lce.convert_keras_model`` saves the whole Keras model, re-tracing every layer and the
+    straight-through estimators' gradients: minutes for BiHRNet-W32 (7 min here) against
+    about half a minute for this graph, which holds everything the converter reads.
+    """
+    spec = [tf.TensorSpec((1, *t.shape[1:]), t.dtype, name=t.name.split(":")[0])
+            for t in model.inputs]
+    module = tf.Module()
+    module.variables_to_save = list(model.variables)  # tracked without the Keras layers
+    def forward(*inputs):
+        outputs = model(list(inputs) if len(inputs) > 1 else inputs[0], training=False)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        # Zero-padded keys: the converter orders outputs by name, this keeps the model's order.
+        return {f"output_{i:03d}": out for i, out in enumerate(outputs)}
+
+    forward = tf.autograph.experimental.do_not_convert(forward)
+    module.forward = tf.function(forward, input_signature=spec, autograph=False)
+    options = tf.saved_model.SaveOptions(experimental_custom_gradients=False)
+    tf.saved_model.save(module, directory, signatures=module.forward.get_concrete_function(),
+                        options=options)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    errors = [line for line in lines if "error:" in line]
+    line = (errors or lines or [type(exc).__name__])[0]
+    return line if len(line) <= 300 else line[:297] + "..."
+
+
+def _operators(flatbuffer: bytes):
+    """Yields (model, subgraph, operator, op name) over all subgraphs."""
+    model = schema_fb.Model.GetRootAsModel(flatbuffer, 0)
+    for s in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(s)
+        for i in range(graph.OperatorsLength()):
+            op = graph.Operators(i)
+            code = model.OperatorCodes(op.OpcodeIndex())
+            custom = code.CustomCode()
+            builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+            yield model, graph, op, custom.decode() if custom else _OP_NAMES.get(builtin, builtin)
+
+
+def op_histogram(flatbuffer: bytes) -> dict[str, int]:
+    """Counts ops by name ("CONV_2D", "LceBconv2d", ...) over all subgraphs."""
+    return dict(Counter(name for *_, name in _operators(flatbuffer)))
+
+
+def _quantizer_name(quantizer) -> str:
+    return getattr(quantizer, "__name__", type(quantizer).__name__)
+
+
+def _is_sign(quantizer, accepted) -> bool:
+    return quantizer is lq.math.sign or isinstance(quantizer, accepted)
+
+
+def is_binary_meant(layer) -> bool:
+    """A larq layer with a weight quantizer: its author meant it to run binary."""
+    return isinstance(layer, lq.layers_base.BaseLayer) and any(
+        getattr(layer, attr, None) is not None for attr in _WEIGHT_QUANTIZERS
+    )
+
+
+def binarisable_problems(layer) -> list[str]:
+    """Reasons (verified with LCE 0.16) why ``layer`` will not become an ``LceBconv2d``."""
+    if not isinstance(layer, lq.layers.QuantConv2D):
+        return [f"{type(layer).__name__} is never binarised by LCE (only QuantConv2D is)"]
+    problems = []
+    if layer.kernel_quantizer is None:
+        problems.append("no kernel quantizer: the weights stay float")
+    elif not _is_sign(layer.kernel_quantizer, _KERNEL_SIGNS):
+        problems.append(f"kernel quantizer {_quantizer_name(layer.kernel_quantizer)} is not a "
+                        "sign quantizer (ste_sign, approx_sign, swish_sign, magnitude_aware_sign)")
+    if layer.input_quantizer is None:
+        problems.append("no input quantizer: float activations make it a float CONV_2D")
+    elif not _is_sign(layer.input_quantizer, _INPUT_SIGNS):
+        problems.append(f"input quantizer {_quantizer_name(layer.input_quantizer)} is not "
+                        "ste_sign, approx_sign, swish_sign or larq.math.sign")
+    if layer.data_format != "channels_last":
+        problems.append(f"data_format is {layer.data_format}; LCE binarises channels_last only")
+    group_channels = layer.kernel.shape[-2] if layer.built else None
+    if layer.groups > 1 and group_channels is not None and group_channels % 32:
+        problems.append(f"groups={layer.groups} with {group_channels} input channels per group; "
+                        "grouped binary convs need a multiple of 32 per group")
+    return problems
+
+
+def performance_notes(layer) -> list[str]:
+    """Advice (from the LCE docs) for a QuantConv2D that binarises but could run faster."""
+    if not isinstance(layer, lq.layers.QuantConv2D):
+        return []
+    notes = []
+    if layer.padding == "same" and layer.pad_values != 1.0:
+        notes.append(f"padding='same' with pad_values={layer.pad_values} needs an edge "
+                     "correction and stops bit-packed output; use pad_values=1.0")
+    if layer.built and layer.kernel.shape[-2] % 32:
+        notes.append(f"{layer.kernel.shape[-2]} input channels are padded to a multiple of 32")
+    if layer.filters % 8:
+        notes.append(f"{layer.filters} output channels: LCE computes 8 at a time")
+    return notes
+
+
+def binary_layers(model) -> list[tuple[str, tf.keras.layers.Layer]]:
+    """(path, layer) of binary-meant layers, recursing into nested models."""
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, tf.keras.Model):
+            found += [(f"{layer.name}/{path}", sub) for path, sub in binary_layers(layer)]
+        elif is_binary_meant(layer):
+            found.append((layer.name, layer))
+    return found
+
+
+def _sign_key(negative: np.ndarray) -> tuple:
+    """Key of a binary kernel ``[out, kh, kw, in]`` (True = -1), blind to per-channel flips."""
+    rows = negative.reshape(len(negative), -1)
+    return negative.shape, np.packbits(rows ^ rows[:, :1], axis=-1).tobytes()
+
+
+def _layer_key(layer) -> tuple:
+    return _sign_key(np.moveaxis(layer.kernel.numpy() < 0, -1, 0))
+
+
+def _bconv_ops(flatbuffer: bytes) -> list[tuple[tuple, set[str]]]:
+    """(filter key, path segments of the tensor names) of every LceBconv2d op."""
+    ops = []
+    for model, graph, op, name in _operators(flatbuffer):
+        if name != "LceBconv2d":
+            continue
+        filt = graph.Tensors(op.Inputs(1))
+        data = np.asarray(model.Buffers(filt.Buffer()).DataAsNumpy(), dtype=np.uint8)
+        channels = flexbuffers.Loads(op.CustomOptionsAsNumpy().tobytes())["channels_in"]
+        shape = tuple(filt.ShapeAsNumpy())
+        key = None
+        if data.size == 4 * np.prod(shape):  # else the weights live outside the flatbuffer
+            bits = np.unpackbits(data, bitorder="little").reshape(shape[:3] + (-1,))
+            key = _sign_key(bits[..., : min(channels, bits.shape[-1])].astype(bool))
+        ids = [i for i in (*op.InputsAsNumpy(), *op.OutputsAsNumpy()) if i >= 0]
+        names = [graph.Tensors(int(i)).Name().decode() for i in ids]
+        ops.append((key, {seg for n in names for part in n.split(";") for seg in part.split("/")}))
+    return ops
+
+
+def _binarised(convs: dict[str, tf.keras.layers.Layer], ops: list) -> tuple[set[str], list]:
+    """Paths of the layers that became LceBconv2d ops, and the ops left untied to a layer."""
+    by_key = defaultdict(list)
+    for path, layer in convs.items():
+        by_key[_layer_key(layer)].append(path)
+    done, pool = set(), [op for op in ops if op[0] not in by_key]
+    for key, paths in by_key.items():  # twin kernels: all binarised only if as many ops
+        matching = [op for op in ops if op[0] == key]
+        if len(matching) >= len(paths):
+            done.update(paths)
+        else:
+            pool += matching
+    # Layers the verified static rules condemn stay float; the others share the left-over ops.
+    clean = [p for p in sorted(set(convs) - done) if not binarisable_problems(convs[p])]
+    if len(pool) >= len(clean):
+        return done | set(clean), pool[len(clean) :]
+    for path in clean:  # fewer ops than candidates: tie them by name (names may be cut short)
+        hit = next((op for op in pool if convs[path].name in op[1]), None)
+        if hit is not None:
+            pool.remove(hit)
+            done.add(path)
+    return done, pool
+
+
+def lce_report(model: tf.keras.Model, flatbuffer: bytes | None = None) -> dict:
+    """Op counts of the converted model and the binary-meant layers that did not binarise."""
+    flatbuffer = convert_to_lce(model) if flatbuffer is None else flatbuffer
+    ops = op_histogram(flatbuffer)
+    layers = dict(binary_layers(model))
+    convs = {p: layer for p, layer in layers.items() if isinstance(layer, lq.layers.QuantConv2D)}
+    done, unmapped = _binarised(convs, _bconv_ops(flatbuffer))
+    not_binarised = []
+    for path in sorted(set(layers) - done):
+        reasons = binarisable_problems(layers[path]) or [
+            f"ambiguous: {len(unmapped)} LceBconv2d op(s) could not be tied to a layer; this "
+            "may be one" if unmapped else "no LceBconv2d op matches its binarised kernel"]
+        not_binarised.append({"layer": path, "reasons": reasons})
+    advice = [{"layer": p, "notes": performance_notes(convs[p])} for p in sorted(done)
+              if performance_notes(convs[p])]
+    return {
+        "quant_conv2d": len(convs), "binary_layers": len(layers),
+        "lce_bconv2d": ops.get("LceBconv2d", 0), "float_conv2d": ops.get("CONV_2D", 0),
+        "ops": ops, "flatbuffer_bytes": len(flatbuffer),
+        "not_binarised": not_binarised, "advice": advice,
+    }
+
+
+class LCEInterpreterRunner:
+    """Runs an LCE flatbuffer on the host; XNNPACK off, as on the LCE Android runtime.
+
+    ``Interpreter.predict`` itself loops over the leading batch axis (the converted model has
+    batch 1) and concatenates the results. Host timings are not phone latency.
+    """
+
+    def __init__(self, flatbuffer: bytes, num_threads: int = 1, use_indirect_bgemm: bool = True):
+        from larq_compute_engine.tflite.python.interpreter import Interpreter
+
+        self.interpreter = Interpreter(
+            flatbuffer, num_threads=num_threads, use_reference_bconv=False,
+            use_indirect_bgemm=use_indirect_bgemm, use_xnnpack=False,
+        )
+
+    def predict(self, inputs):
+        """Batch ``[B, ...]`` array (list of arrays for several inputs) -> array or list."""
+        arrays = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
+        shapes = self.interpreter.input_shapes
+        if len(arrays) != len(shapes):
+            raise ValueError(f"model takes {len(shapes)} input(s), got {len(arrays)}")
+        arrays = [np.asarray(a, dtype=np.float32) for a in arrays]
+        for array, shape in zip(arrays, shapes, strict=True):
+            if array.ndim != len(shape) or array.shape[1:] != tuple(shape[1:]) or not len(array):
+                raise ValueError(f"expected a batch of shape (B>0, {tuple(shape[1:])}), "
+                                 f"got {array.shape}")
+        return self.interpreter.predict(arrays if len(arrays) > 1 else arrays[0])
+
+    __call__ = predict
+
+
+def run_lce(flatbuffer: bytes, inputs, num_threads: int = 1, use_indirect_bgemm: bool = True):
+    """One-off :class:`LCEInterpreterRunner` prediction over a batch."""
+    return LCEInterpreterRunner(flatbuffer, num_threads, use_indirect_bgemm).predict(inputs)
