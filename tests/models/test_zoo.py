@@ -55,13 +55,16 @@ def test_cli_lce_check_fails_when_a_layer_stays_float(monkeypatch, capsys):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", BINARY_MODELS)
 def test_full_size_binary_models_convert_completely(name, tmp_path):
-    """At the documented input size: every binary conv becomes LceBconv2d, and the model saves
-    and reloads."""
+    """At the documented input size: every binary conv becomes LceBconv2d, and (hourglasses; the
+    BiHRNet wiring is reloaded at reduced depth in test_bihrnet, a full-size reload costs
+    minutes) the model saves and reloads."""
     model = create(name)
     report = lce_report(model)
     assert report["lce_bconv2d"] == report["quant_conv2d"] > 0, report
     assert report["not_binarised"] == []
     assert model_summary(model)["binary_share"] >= 0.9
+    if name.startswith("bihrnet"):
+        return
     path = tmp_path / f"{name}.keras"
     model.save(path)
     x = np.random.default_rng(0).uniform(0, 255, (1, *MODELS[name].input_size, 3))
