@@ -61,3 +61,12 @@ def test_warp_image_matches_opencv():
     inside = ref.sum(-1) > 0  # compare where both sample the image, not the zero border
     assert np.abs(ours - ref)[inside].max() < 1.0
     assert inside.mean() > 0.5
+
+
+def test_compose_affine_equals_applying_both():
+    inner = transforms.affine_matrix([30.0, 40.0], [50.0, 80.0], 20.0, (64, 48), True)
+    outer = transforms.affine_matrix([10.0, 12.0], [20.0, 30.0], -35.0, (256, 192))
+    p = [[3.0, 4.0], [40.0, 7.0]]
+    both = transforms.apply_affine(outer, transforms.apply_affine(inner, p))
+    composed = transforms.apply_affine(transforms.compose_affine(outer, inner), p)
+    np.testing.assert_allclose(composed.numpy(), both.numpy(), rtol=1e-5, atol=1e-3)

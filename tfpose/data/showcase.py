@@ -67,7 +67,7 @@ def _draw_crops(records: PersonRecords, target: Path, input_size, augment: bool,
     batch = next(iter(topdown_dataset(records, codec, batch_size=min(len(records), 32),
                                       train=augment, seed=seed, deterministic=True)))
     coords, _ = codec.decode(batch["heatmaps"].numpy())
-    heatmap_to_input = _compose(
+    heatmap_to_input = transforms.compose_affine(
         codec.image_to_input_matrix(batch["center"], batch["size"], batch["rotation"],
                                     batch["flip"]),
         transforms.invert_affine(codec.image_to_heatmap_matrix(
@@ -82,10 +82,3 @@ def _draw_crops(records: PersonRecords, target: Path, input_size, augment: bool,
     save_rgb(target, image_grid(crops, columns=8))
     return target
 
-
-def _compose(outer, inner):
-    """Affine ``outer o inner`` for ``[..., 2, 3]`` matrices."""
-    outer, inner = np.asarray(outer), np.asarray(inner)
-    linear = outer[..., :2] @ inner[..., :2]
-    shift = (outer[..., :2] @ inner[..., 2:])[..., 0] + outer[..., 2]
-    return np.concatenate([linear, shift[..., None]], axis=-1)

@@ -71,6 +71,15 @@ def invert_affine(matrix):
     return tf.concat([inverse, -tf.matmul(inverse, shift)], axis=-1)
 
 
+def compose_affine(outer, inner):
+    """``[..., 2, 3]`` matrices of ``outer`` applied after ``inner``."""
+    outer = tf.convert_to_tensor(outer, tf.float32)
+    inner = tf.convert_to_tensor(inner, tf.float32)
+    linear = tf.matmul(outer[..., :2], inner[..., :2])
+    shift = tf.matmul(outer[..., :2], inner[..., 2:]) + outer[..., 2:]
+    return tf.concat([linear, shift], axis=-1)
+
+
 def apply_affine(matrix, points):
     """Map ``[..., N, 2]`` points with ``[..., 2, 3]`` matrices."""
     matrix = tf.convert_to_tensor(matrix, tf.float32)

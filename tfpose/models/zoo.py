@@ -8,7 +8,7 @@ model's documented defaults; ``overrides`` pass through to the model's public fu
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 
 import tensorflow as tf
@@ -24,7 +24,6 @@ class ZooEntry:
     input_size: tuple[int, int]  # documented default
     num_keypoints: int
     description: str
-    defaults: dict = field(default_factory=dict)
 
 
 MODELS: dict[str, ZooEntry] = {
@@ -55,4 +54,4 @@ def create(name: str, *, input_size=None, num_keypoints: int | None = None,
         raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}") from None
     return entry.build(input_size=tuple(input_size or entry.input_size),
                        num_keypoints=num_keypoints or entry.num_keypoints,
-                       **{**entry.defaults, **overrides})
+                       **overrides)
