@@ -29,19 +29,18 @@ complete path segments of the op's tensor names; what stays ambiguous is reporte
 from __future__ import annotations
 
 import tempfile
-from collections import Counter, defaultdict
+from collections import defaultdict
 
 import larq as lq
 import numpy as np
 import tensorflow as tf
 from flatbuffers import flexbuffers
-from tensorflow.lite.python import schema_py_generated as schema_fb
 
 from tfpose.errors import TfposeError
+from tfpose.export.flatbuffer import op_histogram, operators, order_outputs_by_signature
 
 _INPUT_SIGNS = (lq.quantizers.SteSign, lq.quantizers.ApproxSign, lq.quantizers.SwishSign)
 _KERNEL_SIGNS = (*_INPUT_SIGNS, lq.quantizers.MagnitudeAwareSign)
-_OP_NAMES = {v: k for k, v in vars(schema_fb.BuiltinOperator).items() if not k.startswith("_")}
 _WEIGHT_QUANTIZERS = ("kernel_quantizer", "depthwise_quantizer", "pointwise_quantizer")
 
 
@@ -62,7 +61,7 @@ def convert_to_lce(model: tf.keras.Model, *, target: str = "arm") -> bytes:
     try:
         with tempfile.TemporaryDirectory() as saved_model_dir:
             _save_inference_graph(model, saved_model_dir)
-            return lce.convert_saved_model(
+            flatbuffer = lce.convert_saved_model(
                 saved_model_dir, inference_input_type=tf.float32,
                 inference_output_type=tf.float32, target=target,
             )
@@ -70,6 +69,7 @@ def convert_to_lce(model: tf.keras.Model, *, target: str = "arm") -> bytes:
         raise ConversionError(
             f"cannot convert model '{model.name}' to LCE: {_first_line(exc)}"
         ) from exc
+    return order_outputs_by_signature(flatbuffer)
 
 
 def _save_inference_graph(model: tf.keras.Model, directory: str) -> None:
@@ -101,24 +101,6 @@ def _first_line(exc: BaseException) -> str:
     errors = [line for line in lines if "error:" in line]
     line = (errors or lines or [type(exc).__name__])[0]
     return line if len(line) <= 300 else line[:297] + "..."
-
-
-def _operators(flatbuffer: bytes):
-    """Yields (model, subgraph, operator, op name) over all subgraphs."""
-    model = schema_fb.Model.GetRootAsModel(flatbuffer, 0)
-    for s in range(model.SubgraphsLength()):
-        graph = model.Subgraphs(s)
-        for i in range(graph.OperatorsLength()):
-            op = graph.Operators(i)
-            code = model.OperatorCodes(op.OpcodeIndex())
-            custom = code.CustomCode()
-            builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-            yield model, graph, op, custom.decode() if custom else _OP_NAMES.get(builtin, builtin)
-
-
-def op_histogram(flatbuffer: bytes) -> dict[str, int]:
-    """Counts ops by name ("CONV_2D", "LceBconv2d", ...) over all subgraphs."""
-    return dict(Counter(name for *_, name in _operators(flatbuffer)))
 
 
 def _quantizer_name(quantizer) -> str:
@@ -199,7 +181,7 @@ def _layer_key(layer) -> tuple:
 def _bconv_ops(flatbuffer: bytes) -> list[tuple[tuple, set[str]]]:
     """(filter key, path segments of the tensor names) of every LceBconv2d op."""
     ops = []
-    for model, graph, op, name in _operators(flatbuffer):
+    for model, graph, op, name in operators(flatbuffer):
         if name != "LceBconv2d":
             continue
         filt = graph.Tensors(op.Inputs(1))

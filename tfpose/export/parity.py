@@ -1,11 +1,13 @@
 """Keras <-> converted-model parity, measured the way it matters for a pose model.
 
-Binary networks amplify tiny float differences: a value a hair from 0 can take the other sign in
-the converted model, and with BatchNorm statistics from random initialisation (mean 0, variance 1)
-activations are far from normalised, so such flips are common and cascade. A meaningful check
-therefore (1) calibrates BatchNorm moving statistics on real-looking images first (a few forward
-passes in training mode; weights untouched), and (2) compares what an app uses: decoded keypoint
-positions, alongside the raw heatmap difference.
+Binary networks amplify tiny float differences: a pre-sign value within rounding of 0 can take
+the other sign in the converted model, and one flipped sign changes everything downstream. So
+the comparison reports what an app uses, decoded keypoint positions, next to the raw heatmap
+difference and the share of images that agree to float rounding, and
+:func:`rounding_sensitivity` measures how far a model disagrees with itself under rounding-sized
+changes: the floor against which a converted model's disagreement is judged. Models should be
+compared after some training (or at least BatchNorm statistics from real-looking images): with
+initial statistics activations are far from normalised and ties are everywhere.
 """
 
 from __future__ import annotations
@@ -14,18 +16,6 @@ import numpy as np
 import tensorflow as tf
 
 from tfpose.codecs.heatmap import HeatmapCodec
-
-
-def calibrate_batch_norm(model: tf.keras.Model, images: np.ndarray, *, steps: int = 30,
-                         batch_size: int = 8, seed: int = 0) -> None:
-    """Update BatchNorm moving statistics from ``images`` without changing any weight.
-
-    With momentum 0.9, 30 steps leave (0.9^30 =) 4% of the initial statistics.
-    """
-    rng = np.random.default_rng(seed)
-    for _ in range(steps):
-        batch = images[rng.choice(len(images), min(batch_size, len(images)), replace=False)]
-        model(batch, training=True)  # BN updates its moving averages; no optimiser, no step
 
 
 def heatmap_parity(reference: np.ndarray, candidate: np.ndarray, codec: HeatmapCodec,
@@ -52,4 +42,49 @@ def heatmap_parity(reference: np.ndarray, candidate: np.ndarray, codec: HeatmapC
         "keypoint_agreement": float((shift <= tolerance_px).mean()),
         "max_keypoint_shift_px": float(shift.max()),
         "max_relative_error": float(np.abs(reference - candidate).max() / scale),
+    }
+
+
+def nudge(values: np.ndarray, ulps: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """``values`` moved by ``ulps`` representable float32 steps: a rounding-sized change.
+
+    Up for every element, or, with ``rng``, up or down at random per element.
+    """
+    nudged = np.asarray(values, dtype=np.float32)
+    direction = (np.float32(np.inf) if rng is None
+                 else np.where(rng.random(nudged.shape) < 0.5, -np.inf, np.inf).astype(np.float32))
+    for _ in range(ulps):
+        nudged = np.nextafter(nudged, direction)
+    return nudged
+
+
+def rounding_sensitivity(model: tf.keras.Model, images: np.ndarray, codec: HeatmapCodec,
+                         trials: int = 3, seed: int = 0, batch_size: int = 16) -> dict:
+    """How much a model disagrees *with itself* when its arithmetic changes by float rounding.
+
+    Each trial moves every real-valued weight (BatchNorm statistics and scales, float convs,
+    shifts; binary kernels keep their signs) one float32 step up or down at random and runs the
+    model again. A converted model computes every layer with its own rounding (folded
+    BatchNorm, other summation orders), so the disagreement these trials cause is the floor no
+    converted binary model can be expected to beat: a pre-sign value within rounding of 0 is a
+    coin toss, and one flipped sign changes everything downstream of it. Returns the worst
+    :func:`heatmap_parity` figures over the trials; the model's weights are restored.
+    """
+    rng = np.random.default_rng(seed)
+    weights = model.get_weights()
+    reference = model.predict(images, batch_size=batch_size, verbose=0)
+    runs = []
+    try:
+        for _ in range(trials):
+            model.set_weights([nudge(w, 1, rng) if w.dtype == np.float32 else w
+                               for w in weights])
+            runs.append(heatmap_parity(
+                reference, model.predict(images, batch_size=batch_size, verbose=0), codec))
+    finally:
+        model.set_weights(weights)
+    return {
+        "images_identical": min(r["images_identical"] for r in runs),
+        "keypoint_agreement": min(r["keypoint_agreement"] for r in runs),
+        "max_keypoint_shift_px": max(r["max_keypoint_shift_px"] for r in runs),
+        "max_relative_error": max(r["max_relative_error"] for r in runs),
     }

@@ -1,0 +1,58 @@
+"""Reading and fixing TFLite flatbuffers (ours and LCE's share the same schema)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from tensorflow.lite.python import schema_py_generated as schema_fb
+from tensorflow.lite.tools import flatbuffer_utils
+
+_OP_NAMES = {v: k for k, v in vars(schema_fb.BuiltinOperator).items() if not k.startswith("_")}
+
+
+def operators(flatbuffer: bytes):
+    """Yields (model, subgraph, operator, op name) over all subgraphs."""
+    model = schema_fb.Model.GetRootAsModel(flatbuffer, 0)
+    for s in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(s)
+        for i in range(graph.OperatorsLength()):
+            op = graph.Operators(i)
+            code = model.OperatorCodes(op.OpcodeIndex())
+            custom = code.CustomCode()
+            builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+            yield model, graph, op, custom.decode() if custom else _OP_NAMES.get(builtin, builtin)
+
+
+def op_histogram(flatbuffer: bytes) -> dict[str, int]:
+    """Counts ops by name ("CONV_2D", "LceBconv2d", ...) over all subgraphs."""
+    return dict(Counter(name for *_, name in operators(flatbuffer)))
+
+
+def signature_outputs(flatbuffer: bytes) -> list[tuple[str, int]]:
+    """(signature output name, tensor index) of the first signature, sorted by name."""
+    model = schema_fb.Model.GetRootAsModel(flatbuffer, 0)
+    if not model.SignatureDefsLength():
+        return []
+    signature = model.SignatureDefs(0)
+    outputs = [signature.Outputs(i) for i in range(signature.OutputsLength())]
+    return sorted((o.Name().decode(), o.TensorIndex()) for o in outputs)
+
+
+def order_outputs_by_signature(flatbuffer: bytes) -> bytes:
+    """Rewrites the main subgraph's output list in the order of the signature's output names.
+
+    The TFLite converter lists a multi-output model's outputs in an order of its own (seen with
+    TF 2.16: 12 outputs came out as 10, 3, 0, 2, ...), and interpreters without signature
+    support -- LCE's Python interpreter, a plain ``Interpreter.run`` on Android -- return them in
+    that order. Our converters name outputs ``output_000``, ``output_001``, ... in the Keras
+    model's order, so sorting by name restores it for every runtime.
+    """
+    wanted = [index for _, index in signature_outputs(flatbuffer)]
+    model = schema_fb.Model.GetRootAsModel(flatbuffer, 0)
+    graph = model.Subgraphs(0)
+    current = [int(i) for i in graph.OutputsAsNumpy()] if graph.OutputsLength() else []
+    if len(wanted) < 2 or wanted == current or sorted(wanted) != sorted(current):
+        return flatbuffer
+    unpacked = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
+    unpacked.subgraphs[0].outputs = wanted
+    return flatbuffer_utils.convert_object_to_bytearray(unpacked)
