@@ -99,3 +99,21 @@ def test_make_synthetic_then_check_it(tmp_path, capsys):
     assert code == 0
     code, out, _ = run(capsys, "codec-check", "--ann", ann, "--json")
     assert code == 0 and json.loads(out)["AP"] > 0.9
+
+
+def test_codec_check_bottom_up_json(crowdpose_sample, capsys):
+    code, out, _ = run(capsys, "codec-check", "--bottom-up", "--ann",
+                       str(crowdpose_sample / "test_crowdpose.json"), "--dataset", "crowdpose",
+                       "--input-size", "256x256", "--flip-test", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["AP"] >= 0.95
+    assert result["input_size"] == "256x256" and result["flip"] is True
+    assert result["num_persons"] == 4 and "AP_hard" in result
+
+
+def test_codec_check_bottom_up_rejects_a_size_off_the_output_grid(coco_sample, capsys):
+    code, out, err = run(capsys, "codec-check", "--bottom-up", "--ann",
+                         str(coco_sample / "test_coco.json"), "--input-size", "510x512")
+    assert code == 2 and out == ""
+    assert "not divisible by output stride 4" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

@@ -69,15 +69,27 @@ def cmd_codec_check(args) -> None:
 
         ann, _ = synthetic_dataset("val", num_images=args.synthetic_images, progress=not args.json)
         logging.getLogger("tfpose").info("no --ann given: checking bundled synthetic data %s", ann)
+    if args.bottom_up:
+        _bottom_up_check(args, ann)
+        return
     decoders = DECODERS if args.decoder == "all" else (args.decoder,)
-    codec = HeatmapCodec(input_size=args.input_size, heatmap_size=args.heatmap_size,
-                         sigma=args.sigma)
+    codec = HeatmapCodec(input_size=args.input_size or (256, 192),
+                         heatmap_size=args.heatmap_size, sigma=args.sigma)
     results = {
         decoder: codec_check(ann, codec, dataset=args.dataset, decoder=decoder, boxes=args.boxes,
                              progress=not args.json)
         for decoder in decoders
     }
     _print(results[decoders[0]] if len(decoders) == 1 else results, args.json)
+
+
+def _bottom_up_check(args, ann) -> None:
+    from tfpose.codecs.associative_embedding import BottomUpCodec
+    from tfpose.evaluation.bottomup_check import bottomup_check
+
+    codec = BottomUpCodec(input_size=args.input_size or (512, 512), sigma=args.sigma)
+    _print(bottomup_check(ann, codec, dataset=args.dataset, flip=args.flip_test,
+                          progress=not args.json), args.json)
 
 
 # ---- evaluate-mpii -------------------------------------------------------------------------
@@ -127,8 +139,10 @@ def _build(args):
 
 def cmd_summary(args) -> None:
     from tfpose.models.summary import model_summary
+    from tfpose.models.zoo import entry
 
-    _print({"model": args.name, **model_summary(_build(args))}, args.json)
+    convention = entry(args.name).mac_convention  # the count the model's paper published
+    _print({"model": args.name, **model_summary(_build(args), convention)}, args.json)
 
 
 def cmd_lce_check(args) -> None:
@@ -164,7 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ann", type=Path, help="COCO-format keypoints json (default: bundled "
                    "synthetic validation data, generated on first use)")
     p.add_argument("--dataset", choices=("coco", "crowdpose"), default="coco")
-    p.add_argument("--input-size", type=parse_size, default=(256, 192), metavar="HxW")
+    p.add_argument("--bottom-up", action="store_true", help="check the bottom-up codec "
+                   "(whole images, associative-embedding grouping) instead of the top-down one")
+    p.add_argument("--input-size", type=parse_size, metavar="HxW",
+                   help="model input (default: 256x192, or 512x512 with --bottom-up)")
+    p.add_argument("--flip-test", action="store_true",
+                   help="--bottom-up: also feed the mirrored image's outputs (flip test)")
     p.add_argument("--heatmap-size", type=parse_size, default=(64, 48), metavar="HxW")
     p.add_argument("--sigma", type=float, default=2.0)
     p.add_argument("--decoder", choices=("argmax", "quarter", "dark", "all"), default="dark")

@@ -34,6 +34,20 @@ def box_to_center_size(boxes, aspect_ratio: float, padding: float = 1.25):
     return center, tf.stack([w, h], axis=-1) * padding
 
 
+def whole_image_center_size(image_size, output_size):
+    """Centre and size that fit a whole ``(H, W)`` image into an ``(H, W)`` output grid.
+
+    The image keeps its aspect ratio, is centred, and the unused part of the output is padding
+    (the bottom-up view of an image). Tensors of shape ``[..., 2]`` (x, y) and (w, h).
+    """
+    image_size = tf.cast(tf.convert_to_tensor(image_size), tf.float32)
+    height, width = image_size[..., 0], image_size[..., 1]
+    # The image's pixel edges run from -0.5 to W - 0.5: that is the box to fit.
+    box = tf.stack([tf.fill(tf.shape(width), -0.5), tf.fill(tf.shape(height), -0.5), width,
+                    height], axis=-1)
+    return box_to_center_size(box, output_size[1] / output_size[0], padding=1.0)
+
+
 def affine_matrix(center, size, rotation, output_size, flip=False):
     """Image -> output affine matrices ``[..., 2, 3]``.
 

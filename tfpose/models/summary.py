@@ -1,13 +1,19 @@
 """Parameter and multiply-accumulate (MAC) counts of a Keras model, split binary / float.
 
-MACs are those of convolution and dense layers for one image (batch 1), the convention of the
-papers' "FLOPs" tables. A convolution counts as binary when both its inputs and its kernel are
-quantised (a Larq layer with input and kernel quantizers).
+``macs`` are the real multiply-accumulates of convolution (plain, depthwise, transposed) and
+dense layers for one image (batch 1). A convolution counts as binary when both its inputs and its
+kernel are quantised (a Larq layer with input and kernel quantizers). ``params`` counts trainable
+parameters (the papers' PyTorch convention); ``params_all`` adds non-trainable ones (BatchNorm
+moving statistics).
 
-``params`` counts trainable parameters (the papers' PyTorch convention); ``params_all`` adds
-non-trainable ones (BatchNorm moving statistics). ``gmacs_1024`` is MACs / 1024^3: the HRNet and
-SimpleBaseline code that produced their papers' "GFLOPs" tables divides by 1024^3, not 10^9
-(HRNet-W32 at 256x192: 7.645e9 MACs = 7.12 "GFLOPs", the published 7.1).
+Papers count differently, so published "GFLOPs" are compared through :data:`MAC_CONVENTIONS`:
+
+* ``hrnet``: the HRNet / SimpleBaseline code's counter. Every conv costs kernel size x *output*
+  positions, so a stride-2 transposed conv counts 4x its real MACs; the unit is 1024^3
+  (HRNet-W32 at 256x192: 7.645e9 real MACs = 7.12, published 7.1; SimpleBaseline-R50: 5.4e9
+  real MACs but 8.99 counted this way, published 8.9).
+* ``ptflops``: the ptflops counter LitePose reports with: like ``hrnet`` for convs, plus 2 per
+  element for BatchNorm and 1 for ReLU / ReLU6, in units of 1e9.
 
 ``size_bytes_deployed`` estimates the converted flatbuffer's weights: 1 bit per binary kernel
 weight, 4 bytes per other trainable parameter (BatchNorm folds into the preceding layer, so its
@@ -30,24 +36,61 @@ def _spatial(shape) -> int:
 
 
 def layer_macs(layer) -> int:
-    """MACs of one conv / dense layer at batch 1 (0 for other layers)."""
+    """Real MACs of one conv / dense layer at batch 1 (0 for other layers)."""
     layers = tf.keras.layers
+    if isinstance(layer, layers.DepthwiseConv2D):  # not a Conv2D subclass in tf-keras
+        return _spatial(layer.output_shape) * int(np.prod(layer.depthwise_kernel.shape))
     if not isinstance(layer, (layers.Conv2D, layers.Dense)):
         return 0
     kernel = layer.kernel.shape
     if isinstance(layer, layers.Conv2DTranspose):  # every input pixel scatters a full kernel
         return _spatial(layer.input_shape) * int(np.prod(kernel))
-    out_positions = _spatial(layer.output_shape)
-    if isinstance(layer, layers.DepthwiseConv2D):  # kernel [kh, kw, C, multiplier]
-        return out_positions * int(np.prod(kernel))
     if isinstance(layer, layers.Dense):
         return _spatial(layer.input_shape) * int(np.prod(kernel))
-    return out_positions * int(np.prod(kernel))  # Conv2D kernel [kh, kw, C_in / groups, C_out]
+    return _spatial(layer.output_shape) * int(np.prod(kernel))  # [kh, kw, C_in / groups, C_out]
 
 
-def model_summary(model: tf.keras.Model) -> dict:
-    """``{"params", "params_all", "macs", "gmacs_1024", "binary_macs", "float_macs",
-    "binary_share", "size_bytes_float32", "size_bytes_deployed"}`` of ``model``."""
+MAC_CONVENTIONS = {  # name -> (how it counts, unit of its "G" figures)
+    "real": ("real multiply-accumulates of conv and dense layers", 1e9),
+    "hrnet": ("HRNet/SimpleBaseline counter: transposed convs at output positions; G = 1024^3",
+              1024**3),
+    "ptflops": ("ptflops counter (LitePose): transposed convs at output positions, + BatchNorm "
+                "2 and ReLU 1 per element; G = 1e9", 1e9),
+}
+
+
+def convention_macs(model: tf.keras.Model, convention: str = "real") -> int:
+    """MACs of ``model`` counted the way ``convention`` (a :data:`MAC_CONVENTIONS` key) does."""
+    if convention not in MAC_CONVENTIONS:
+        raise ValueError(f"unknown MAC convention {convention!r}; known: "
+                         f"{', '.join(MAC_CONVENTIONS)}")
+    layers = tf.keras.layers
+    total = 0
+    for layer in model.layers:
+        if convention != "real" and isinstance(layer, layers.Conv2DTranspose):
+            total += _spatial(layer.output_shape) * int(np.prod(layer.kernel.shape))
+        else:
+            total += layer_macs(layer)
+        if convention == "ptflops":
+            elements = int(np.prod(layer.output_shape[1:])) if _is_tensor_layer(layer) else 0
+            if isinstance(layer, layers.BatchNormalization):
+                total += 2 * elements
+            elif isinstance(layer, layers.ReLU):
+                total += elements
+    return total
+
+
+def _is_tensor_layer(layer) -> bool:
+    return isinstance(getattr(layer, "output_shape", None), tuple)
+
+
+def model_summary(model: tf.keras.Model, convention: str = "real") -> dict:
+    """``{"params", "params_all", "macs", "binary_macs", "float_macs", "binary_share",
+    "size_bytes_float32", "size_bytes_deployed", "mac_convention", "gmacs_convention"}``.
+
+    ``gmacs_convention`` is the model's cost counted as ``convention`` counts it, in that
+    convention's unit: the figure to hold against the paper's table.
+    """
     binary_macs = float_macs = binary_weights = 0
     for layer in model.layers:
         macs = layer_macs(layer)
@@ -63,10 +106,12 @@ def model_summary(model: tf.keras.Model) -> dict:
         "params": trainable,
         "params_all": params,
         "macs": int(macs),
-        "gmacs_1024": round(macs / 1024**3, 4),
         "binary_macs": int(binary_macs),
         "float_macs": int(float_macs),
         "binary_share": float(binary_macs / macs) if macs else 0.0,
         "size_bytes_float32": 4 * params,
         "size_bytes_deployed": int(np.ceil(binary_weights / 8) + 4 * (trainable - binary_weights)),
+        "mac_convention": convention,
+        "gmacs_convention": round(convention_macs(model, convention)
+                                  / MAC_CONVENTIONS[convention][1], 4),
     }

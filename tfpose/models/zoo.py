@@ -14,8 +14,11 @@ from functools import partial
 import tensorflow as tf
 
 from tfpose.models.bihrnet import bihrnet
+from tfpose.models.fasterpose import fasterpose
 from tfpose.models.hourglass import hourglass_bottleneck_binary, hourglass_hpm
 from tfpose.models.hrnet import hrnet
+from tfpose.models.litepose import litepose
+from tfpose.models.simple_baseline import simple_baseline
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class ZooEntry:
     input_size: tuple[int, int]  # documented default
     num_keypoints: int
     description: str
+    mac_convention: str = "hrnet"  # how the model's paper counts "GFLOPs" (models/summary.py)
 
 
 MODELS: dict[str, ZooEntry] = {
@@ -38,6 +42,19 @@ MODELS: dict[str, ZooEntry] = {
     "hourglass_bottleneck_binary": ZooEntry(
         hourglass_bottleneck_binary, (256, 256), 16,
         "binary hourglass with plain bottleneck blocks (the HPM paper's baseline)"),
+    **{f"litepose_{v}": ZooEntry(partial(litepose, variant=v), (size, size), 17,
+                                 f"LitePose-{v.upper()}: bottom-up, 7x7 MobileNetV2-style "
+                                 "backbone, fusion deconv head (heatmaps + tags at 1/4, "
+                                 "heatmaps at 1/2)", mac_convention="ptflops")
+       for v, size in (("xs", 256), ("s", 448), ("m", 448), ("l", 512))},
+    **{f"simplebaseline_r{d}": ZooEntry(partial(simple_baseline, depth=d), (256, 192), 17,
+                                        f"SimpleBaseline ResNet-{d}: three deconvs to 1/4 "
+                                        "(Xiao et al. 2018)")
+       for d in (50, 101, 152)},
+    "fasterpose": ZooEntry(
+        fasterpose, (256, 192), 17,
+        "FasterPose: ResNet-50, sigmoid heatmap logits at 1/8 predicted from 1/32 features "
+        "(decode: HeatmapCodec(output='sigmoid', heatmap_size=(H/8, W/8), sigma=1))"),
 }
 
 
@@ -45,13 +62,17 @@ def list_models() -> list[str]:
     return list(MODELS)
 
 
+def entry(name: str) -> ZooEntry:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}") from None
+
+
 def create(name: str, *, input_size=None, num_keypoints: int | None = None,
            **overrides) -> tf.keras.Model:
     """Build zoo model ``name`` (untrained) at ``input_size`` (H, W) with K keypoints."""
-    try:
-        entry = MODELS[name]
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}") from None
-    return entry.build(input_size=tuple(input_size or entry.input_size),
-                       num_keypoints=num_keypoints or entry.num_keypoints,
+    found = entry(name)
+    return found.build(input_size=tuple(input_size or found.input_size),
+                       num_keypoints=num_keypoints or found.num_keypoints,
                        **overrides)

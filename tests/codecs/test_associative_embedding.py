@@ -1,0 +1,237 @@
+import numpy as np
+import pytest
+
+from tfpose.codecs.associative_embedding import (
+    BottomUpCodec,
+    GroupingConfig,
+    coco_results,
+    group_keypoints,
+)
+from tfpose.data import coco as coco_reader
+from tfpose.evaluation.bottomup_check import (
+    ideal_outputs,
+    match_persons,
+    mirror_input,
+    to_input,
+)
+from tfpose.keypoints import COCO_17, CROWDPOSE_14
+
+CODEC = BottomUpCodec(input_size=(512, 512))
+
+
+def three_people() -> np.ndarray:
+    """Three standing COCO figures in 512x512 input pixels, two of them overlapping."""
+    rng = np.random.default_rng(0)
+    offsets = np.array([  # x, y of each keypoint relative to the figure's nose, for height 1
+        [0, 0], [.03, -.02], [-.03, -.02], [.06, 0], [-.06, 0], [.12, .15], [-.12, .15],
+        [.16, .32], [-.16, .32], [.18, .47], [-.18, .47], [.08, .5], [-.08, .5],
+        [.09, .72], [-.09, .72], [.1, .95], [-.1, .95]])
+    people = []
+    for nose, height in (((120.3, 80.6), 300), ((180.7, 120.2), 280), ((400.1, 200.9), 150)):
+        points = np.asarray(nose) + offsets * height + rng.normal(0, 1.5, offsets.shape)
+        people.append(np.concatenate([points, np.full((17, 1), 2.0)], axis=1))
+    people = np.array(people, np.float32)
+    people[2, [3, 15], 2] = 0  # unlabelled joints
+    return people
+
+
+def decode_ideal(codec, keypoints, image_size, keypoint_set=COCO_17, flip=False):
+    inputs = to_input(keypoints, image_size, codec.input_size)
+    flipped = None
+    if flip:
+        flipped = ideal_outputs(codec, mirror_input(inputs, codec.input_size, keypoint_set))
+    (poses, scores), = codec.decode(ideal_outputs(codec, inputs), [image_size],
+                                    keypoint_set=keypoint_set, flipped_outputs=flipped)
+    return poses, scores
+
+
+def assert_recovers_everyone(truth, poses, image_size, input_size, max_error_input_px):
+    """Same person count, every labelled joint found within ``max_error_input_px``."""
+    assert len(poses) == len(truth)
+    pairs, errors = match_persons(truth, poses)
+    assert len(pairs) == len(truth)
+    scale = min(input_size[0] / image_size[0], input_size[1] / image_size[1])
+    errors = np.asarray(errors) * scale
+    assert errors.max() <= max_error_input_px
+    return errors
+
+
+def test_three_people_recovered_within_a_quarter_grid_pixel():
+    # Quarter adjustment on the stride-2 grid: at most 0.25 grid px = 0.5 input px per axis.
+    truth = three_people()
+    poses, scores = decode_ideal(CODEC, truth, (512, 512))
+    assert_recovers_everyone(truth, poses, (512, 512), (512, 512), 0.5 * np.sqrt(2))
+    assert scores.min() > 0.8 and poses.shape == (3, 17, 3)
+
+
+def test_dark_adjustment_is_exact_on_ideal_heatmaps():
+    codec = BottomUpCodec(grouping=GroupingConfig(adjust="dark"))
+    truth = three_people()
+    poses, _ = decode_ideal(codec, truth, (512, 512))
+    assert_recovers_everyone(truth, poses, (512, 512), (512, 512), 0.05)
+
+
+def real_people(ann, keypoint_set):
+    coco = coco_reader.load_coco(ann, keypoint_set)
+    records = coco_reader.read_coco_persons(ann, "", keypoint_set, coco=coco, check_images=False)
+    for image_id in np.unique(records.image_ids):
+        image = coco.imgs[int(image_id)]
+        yield records.keypoints[records.image_ids == image_id], (image["height"], image["width"])
+
+
+@pytest.mark.parametrize("input_size", [(512, 512), (448, 448)])
+def test_recovers_every_person_of_coco_sample(coco_sample, input_size):
+    # Joints on the image border may be off by up to 1.5 input px: the bilinear resize of the
+    # stride-4 heatmaps replicates the edge, which pulls border peaks outward.
+    codec = BottomUpCodec(input_size=input_size)
+    errors = []
+    for truth, image_size in real_people(coco_sample / "test_coco.json", COCO_17):
+        poses, _ = decode_ideal(codec, truth, image_size)
+        errors += list(assert_recovers_everyone(truth, poses, image_size, input_size, 2.0))
+    assert np.mean(np.asarray(errors) <= 1.0) >= 0.98
+
+
+def test_recovers_every_person_of_crowdpose_sample(crowdpose_sample):
+    for truth, image_size in real_people(crowdpose_sample / "test_crowdpose.json", CROWDPOSE_14):
+        poses, _ = decode_ideal(CODEC, truth, image_size, CROWDPOSE_14)
+        assert_recovers_everyone(truth, poses, image_size, CODEC.input_size, 1.0)
+
+
+@pytest.mark.parametrize("flip_tags", ["concat", "average"])
+def test_flip_test_of_a_mirror_symmetric_input_changes_nothing(flip_tags):
+    codec = BottomUpCodec(grouping=GroupingConfig(flip_tags=flip_tags))
+    truth = three_people()
+    plain, plain_scores = decode_ideal(codec, truth, (512, 512))
+    flipped, flip_scores = decode_ideal(codec, truth, (512, 512), flip=True)
+    np.testing.assert_allclose(flipped, plain, atol=1e-4)
+    np.testing.assert_allclose(flip_scores, plain_scores, atol=1e-6)
+
+
+def test_flip_merge_mirrors_back_and_swaps_sides():
+    outputs = ideal_outputs(CODEC, to_input(three_people(), (512, 512), (512, 512)))
+    mirrored = []
+    for i, output in enumerate(outputs):
+        k = 17
+        channels = np.r_[COCO_17.flip_index, k + COCO_17.flip_index] if i == 0 else \
+            COCO_17.flip_index
+        mirrored.append(output[:, :, ::-1][..., channels])
+    heatmaps, tags = CODEC.merge_outputs(outputs, mirrored, COCO_17)
+    plain_heatmaps, plain_tags = CODEC.merge_outputs(outputs)
+    np.testing.assert_allclose(heatmaps, plain_heatmaps, atol=1e-6)
+    np.testing.assert_allclose(tags, np.concatenate([plain_tags, plain_tags], -1), atol=1e-6)
+    assert heatmaps.shape == (1, 256, 256, 17) and tags.shape == (1, 256, 256, 17, 2)
+
+
+def test_a_batch_of_images_and_results_format():
+    truth = three_people()
+    one = ideal_outputs(CODEC, to_input(truth, (512, 512), (512, 512)))
+    empty = ideal_outputs(CODEC, np.zeros((0, 17, 3), np.float32))
+    batch = [np.concatenate([a, b]) for a, b in zip(one, empty, strict=True)]
+    results = CODEC.decode_to_results(batch, [(512, 512), (300, 200)], [7, 8])
+    assert len(results) == 3 and {r["image_id"] for r in results} == {7}
+    for result in results:
+        assert result["category_id"] == 1 and len(result["keypoints"]) == 17 * 3
+        scores = np.array(result["keypoints"][2::3])
+        assert 0 < result["score"] <= 1 and scores.min() > 0
+    assert coco_results([1], [(np.zeros((0, 17, 3)), np.zeros(0))]) == []
+
+
+def test_image_pixels_go_through_the_inverse_whole_image_affine():
+    # A 300x600 (H x W) image fills a 256x512 input exactly at half size.
+    codec = BottomUpCodec(input_size=(256, 512))
+    truth = three_people()
+    truth[..., 0] = truth[..., 0] + 40  # keep them inside the 600-wide image
+    truth[..., 1] = truth[..., 1] * 300 / 512
+    poses, _ = decode_ideal(codec, truth, (300, 600))
+    assert_recovers_everyone(truth, poses, (300, 600), (256, 512), 0.5 * np.sqrt(2))
+
+
+def gaussian_maps(height, width, peaks):
+    """``[H, W, K]`` heatmaps with a unit Gaussian (sigma 2) at each ``(joint, x, y, value)``."""
+    v, u = np.mgrid[0:height, 0:width]
+    maps = np.zeros((height, width, 1 + max(p[0] for p in peaks)), np.float32)
+    for joint, x, y, value in peaks:
+        bump = value * np.exp(-((u - x) ** 2 + (v - y) ** 2) / 8.0)
+        maps[..., joint] = np.maximum(maps[..., joint], bump)
+    return maps
+
+
+def test_a_far_candidate_cannot_displace_a_chain_of_near_ones():
+    # Persons with tags 4..7 exist after joint 0; joint 1 has candidates with tags 3..6. With
+    # rounded costs, "3 -> 7" ties with "3 -> 4, 4 -> 5, 5 -> 6, 6 -> 7", which would split
+    # persons 4, 5, 6; the tag threshold bars the far pairs from the assignment.
+    xs = [10, 35, 60, 85]  # one 25-px band per person: tags 4, 5, 6, 7
+    heatmaps = gaussian_maps(40, 100, [(0, x, 10, 1.0) for x in xs] +
+                             [(1, x, 25, 1.0) for x in xs])
+    bands = np.repeat([4.0, 5.0, 6.0, 7.0], 25)
+    tags = np.zeros((40, 100, 2), np.float32)
+    tags[:, :, 0] = bands
+    tags[:, :, 1] = np.where(np.arange(100) < 75, bands, 3.0)  # the last candidate: tag 3
+    poses, _ = group_keypoints(heatmaps, tags, GroupingConfig(refine=False))
+    assert len(poses) == 5
+    paired = poses[(poses[:, 0, 2] > 0) & (poses[:, 1, 2] > 0)]
+    assert sorted(paired[:, 0, 0]) == xs[:3]
+
+
+def test_a_plateau_between_two_pixels_is_one_candidate():
+    heatmaps = gaussian_maps(30, 30, [(0, 10.5, 12.0, 1.0)])  # ties at x = 10 and x = 11
+    assert heatmaps[12, 10, 0] == heatmaps[12, 11, 0]
+    poses, _ = group_keypoints(heatmaps, np.zeros((30, 30, 1)), GroupingConfig())
+    assert len(poses) == 1
+
+
+def test_refinement_recovers_a_weak_joint_with_the_persons_tag():
+    heatmaps = gaussian_maps(40, 60, [(0, 10, 10, 1.0), (1, 10, 20, 0.05), (0, 40, 10, 1.0),
+                                      (1, 40, 20, 0.9)])
+    tags = np.zeros((40, 60, 2), np.float32)
+    tags[:, 30:] = 3.0
+    refined, scores = group_keypoints(heatmaps, tags, GroupingConfig())
+    plain, _ = group_keypoints(heatmaps, tags, GroupingConfig(refine=False))
+    left = np.argmin(refined[:, 0, 0])
+    assert plain[np.argmin(plain[:, 0, 0]), 1, 2] == 0  # below the detection threshold
+    assert refined[left, 1, :2].tolist() == [10.0, 20.0]
+    assert refined[left, 1, 2] == pytest.approx(0.05)
+    assert scores[left] == pytest.approx(0.5)  # scored before refinement (HigherHRNet)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"nms_kernel": 4}, "nms_kernel"),
+    ({"adjust": "taylor"}, "adjust must be one of"),
+    ({"flip_tags": "max"}, "flip_tags"),
+    ({"max_candidates": 0}, "max_candidates"),
+    ({"grouping_stride": 0}, "grouping_stride"),
+])
+def test_bad_grouping_config(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        GroupingConfig(**kwargs)
+
+
+def test_bad_joint_order_and_grouping_stride():
+    with pytest.raises(ValueError, match="not a permutation"):
+        GroupingConfig(joint_order=(0, 1)).order(COCO_17)
+    with pytest.raises(ValueError, match="grouping stride"):
+        BottomUpCodec(input_size=(512, 512), grouping=GroupingConfig(grouping_stride=3))
+
+
+def test_wrong_outputs_are_named():
+    outputs = ideal_outputs(CODEC, np.zeros((0, 17, 3), np.float32))
+    with pytest.raises(ValueError, match="expected 2 outputs"):
+        CODEC.decode(outputs[:1], [(512, 512)])
+    with pytest.raises(ValueError, match="output 0 has 17 channels"):
+        CODEC.decode([outputs[0][..., :17], outputs[1]], [(512, 512)])
+    with pytest.raises(ValueError, match=r"output 1 has shape \(1, 128, 128, 17\)"):
+        CODEC.decode([outputs[0], outputs[1][:, ::2, ::2]], [(512, 512)])
+    with pytest.raises(ValueError, match="2 image sizes for a batch of 1"):
+        CODEC.decode(outputs, [(512, 512), (1, 1)])
+    with pytest.raises(ValueError, match="expected 14 heatmaps"):
+        CODEC.decode(outputs, [(512, 512)], keypoint_set=CROWDPOSE_14)
+
+
+def test_encode_heatmaps_peak_where_the_decoder_reads_them():
+    truth = three_people()[:1]
+    targets = CODEC.encode(truth)
+    assert [h.shape for h in targets["heatmaps"]] == [(128, 128, 17), (256, 256, 17)]
+    poses, _ = group_keypoints(targets["heatmaps"][1].numpy(), np.zeros((256, 256, 17)),
+                               GroupingConfig(adjust="dark"), sigma=2.0)
+    expected = (truth[0, :, :2] + 0.5) / 2 - 0.5
+    np.testing.assert_allclose(poses[0, :, :2], expected, atol=0.02)
