@@ -1,0 +1,1 @@
+"""What the training scripts share: data sources, strategies, checkpoints, callbacks, reports."""
