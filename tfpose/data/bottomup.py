@@ -115,14 +115,8 @@ def bottomup_dataset(
     deterministic = (not train) if deterministic is None else deterministic
     example = _example_fn(records, codec, augment)
 
-    ds = tf.data.Dataset.from_tensor_slices(records.columns())
-    if train:
-        ds = ds.shuffle(min(len(records), 10_000), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
-    ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed)))
-    ds = ds.map(_read_fn, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
-    ds = ds.filter(lambda row, contents, ok, example_seed: ok)
+    ds = images.checked_image_rows(records.columns(), shuffle=train, repeat=repeat, seed=seed,
+                                   deterministic=deterministic)
     ds = ds.map(example, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
     ds = ds.filter(lambda example: example["size_ok"]).map(_without_size_ok)
     ds = ds.ignore_errors()  # damage only decoding reveals: skip the image, not the epoch
@@ -132,11 +126,6 @@ def bottomup_dataset(
 
 def _without_size_ok(example):
     return {key: value for key, value in example.items() if key != "size_ok"}
-
-
-def _read_fn(row, example_seed):
-    contents, ok = images.read_image_checked(row["image_path"])
-    return row, contents, ok, example_seed
 
 
 def _example_fn(records: ImageRecords, codec: BottomUpCodec, augment: BottomUpAugmentConfig):

@@ -51,3 +51,30 @@ def decode_rgb(contents):
     image = tf.io.decode_image(contents, channels=3, expand_animations=False)
     image.set_shape([None, None, 3])
     return image
+
+
+def checked_image_rows(columns, *, shuffle: bool, repeat: bool, seed: int,
+                       deterministic: bool) -> tf.data.Dataset:
+    """Records' rows with their image bytes, as ``(row, contents, ok, example_seed)``.
+
+    The start every pipeline shares: ``columns`` (a dict of tensors with an ``image_path`` key)
+    shuffled when asked, repeated when asked, one stateless seed per example (so a deterministic
+    run is exact), the image file read and checked; rows whose image fails the byte checks are
+    dropped here (:func:`read_image_checked` names them on stderr).
+    """
+    autotune = tf.data.AUTOTUNE
+    ds = tf.data.Dataset.from_tensor_slices(columns)
+    if shuffle:
+        count = int(tf.data.experimental.cardinality(ds))
+        ds = ds.shuffle(min(count, 10_000), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed)))
+    ds = ds.map(_read_row, num_parallel_calls=autotune, deterministic=deterministic)
+    return ds.filter(lambda row, contents, ok, example_seed: ok)
+
+
+def _read_row(row, example_seed):
+    contents, ok = read_image_checked(row["image_path"])
+    return row, contents, ok, example_seed
+

@@ -64,14 +64,8 @@ def topdown_dataset(
         records = records.with_boxes_covering_keypoints()
     example = _example_fn(records, codec, augment)
 
-    ds = tf.data.Dataset.from_tensor_slices(records.columns())
-    if train:
-        ds = ds.shuffle(min(len(records), 10_000), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
-    ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed)))
-    ds = ds.map(_read_fn, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
-    ds = ds.filter(lambda row, contents, ok, example_seed: ok)
+    ds = images.checked_image_rows(records.columns(), shuffle=train, repeat=repeat, seed=seed,
+                                   deterministic=deterministic)
     ds = ds.map(example, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
     ds = ds.ignore_errors()  # damage only decoding reveals: skip the example, not the epoch
     ds = ds.batch(batch_size, drop_remainder=train)
@@ -93,11 +87,6 @@ def topdown_targets(records: PersonRecords, codec: HeatmapCodec, batch_size: int
 
     ds = tf.data.Dataset.from_tensor_slices(records.columns())
     return ds.map(targets, num_parallel_calls=AUTOTUNE).batch(batch_size).prefetch(AUTOTUNE)
-
-
-def _read_fn(row, example_seed):
-    contents, ok = images.read_image_checked(row["image_path"])
-    return row, contents, ok, example_seed
 
 
 def _example_fn(records: PersonRecords, codec: HeatmapCodec, augment: AugmentConfig):
