@@ -35,6 +35,7 @@ import tensorflow as tf
 from pycocotools.coco import COCO
 
 from tfpose.data.coco import PERSON_CATEGORY, ReadReport, load_coco
+from tfpose.data.records import check_shapes
 from tfpose.errors import DataError
 from tfpose.keypoints import COCO_17, CROWDPOSE_14, KeypointSet
 
@@ -73,10 +74,7 @@ class ImageRecords:
         n, k = len(self.image_paths), self.keypoint_set.num_keypoints
         expected = {"image_ids": (n,), "image_sizes": (n, 2), "person_splits": (n + 1,),
                     "keypoints": (int(self.person_splits[-1]), k, 3), "ignore_rles": (n,)}
-        for name, shape in expected.items():
-            found = np.shape(getattr(self, name))
-            if found != shape:
-                raise ValueError(f"{name} has shape {found}, expected {shape}")
+        check_shapes(self, expected)
 
     def __len__(self) -> int:
         return len(self.image_paths)

@@ -38,10 +38,7 @@ class PersonRecords:
         expected = {
             "image_ids": (n,), "boxes": (n, 4), "keypoints": (n, k, 3), "scores": (n,),
         }
-        for name, shape in expected.items():
-            found = np.shape(getattr(self, name))
-            if found != shape:
-                raise ValueError(f"{name} has shape {found}, expected {shape}")
+        check_shapes(self, expected)
 
     def __len__(self) -> int:
         return len(self.image_paths)
@@ -95,3 +92,13 @@ class PersonRecords:
             "keypoints": self.keypoints,
             "score": self.scores,
         }
+
+
+def check_shapes(records, expected: dict[str, tuple]) -> None:
+    """Raise ``ValueError`` naming the first column of ``records`` whose shape is not as
+    ``expected`` (column name -> shape)."""
+    for name, shape in expected.items():
+        found = np.shape(getattr(records, name))
+        if found != shape:
+            raise ValueError(f"{name} has shape {found}, expected {shape}")
+

@@ -72,16 +72,14 @@ def convention_macs(model: tf.keras.Model, convention: str = "real") -> int:
         else:
             total += layer_macs(layer)
         if convention == "ptflops":
-            elements = int(np.prod(layer.output_shape[1:])) if _is_tensor_layer(layer) else 0
-            if isinstance(layer, layers.BatchNormalization):
-                total += 2 * elements
-            elif isinstance(layer, layers.ReLU):
-                total += elements
+            per_element = next((n for kind, n in _PTFLOPS_PER_ELEMENT.items()
+                                if isinstance(layer, kind)), 0)
+            if per_element:
+                total += per_element * int(np.prod(layer.output_shape[1:]))
     return total
 
 
-def _is_tensor_layer(layer) -> bool:
-    return isinstance(getattr(layer, "output_shape", None), tuple)
+_PTFLOPS_PER_ELEMENT = {tf.keras.layers.BatchNormalization: 2, tf.keras.layers.ReLU: 1}
 
 
 def model_summary(model: tf.keras.Model, convention: str = "real") -> dict:
