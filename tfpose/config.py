@@ -28,3 +28,66 @@ class AugmentConfig:
 NO_AUGMENT = AugmentConfig(
     scale_factor=0.0, rotation_factor=0.0, rotation_prob=0.0, flip_prob=0.0, half_body_prob=0.0
 )
+
+
+OPTIMIZERS = ("adam", "bop")
+SCHEDULES = ("cosine", "constant")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training phase: how long, how big a batch, which optimiser and learning rate.
+
+    ``optimizer="bop"`` trains the binary (latent) kernels of Larq layers with Bop (Helwegen et
+    al., NeurIPS 2019) and every other variable with Adam at ``learning_rate`` (larq's
+    ``CaseOptimizer``); on a model without binary kernels it is plain Adam.
+    """
+
+    epochs: int = 10
+    batch_size: int = 32  # global: split evenly over the replicas of a tf.distribute strategy
+    learning_rate: float = 1e-3  # Adam's usual start for heatmap models (HRNet, SimpleBaseline)
+    optimizer: str = "adam"
+    schedule: str = "cosine"  # cosine decay over the whole phase (ReActNet, BiHRNet-style)
+    final_lr_fraction: float = 0.01  # cosine ends at learning_rate x this, not at 0
+    warmup_steps: int = 0  # linear warm-up from 0 (helps large batches)
+    steps_per_epoch: int | None = None  # None: one pass over the training persons
+    bop_threshold: float = 1e-8  # Bop's defaults (larq)
+    bop_gamma: float = 1e-4
+    run_eagerly: bool = False  # debugging: Keras steps without tf.function
+
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs} and "
+                             f"{self.batch_size}")
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            raise ValueError(f"steps_per_epoch must be >= 1, got {self.steps_per_epoch}")
+        if not self.learning_rate > 0 or not 0.0 <= self.final_lr_fraction <= 1.0:
+            raise ValueError(f"learning_rate must be > 0 and final_lr_fraction in [0, 1], got "
+                             f"{self.learning_rate} and {self.final_lr_fraction}")
+        if self.warmup_steps < 0:
+            raise ValueError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """BiHRNet's loss: ``kl_weight * KL(teacher || student) + heatmap_weight * AWing``.
+
+    The paper publishes neither weight nor the temperature (see :mod:`tfpose.losses.distillation`
+    for why T = 0.1 suits heatmaps in [0, 1]).
+    """
+
+    kl_weight: float = 1.0
+    heatmap_weight: float = 1.0
+    temperature: float = 0.1
+
+    def __post_init__(self):
+        if self.kl_weight < 0 or self.heatmap_weight < 0 or \
+                self.kl_weight + self.heatmap_weight == 0:
+            raise ValueError(f"loss weights must be >= 0 and not both 0, got kl_weight="
+                             f"{self.kl_weight}, heatmap_weight={self.heatmap_weight}")
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")

@@ -1,0 +1,163 @@
+"""The command-line flags every training script shares, and the model-size presets.
+
+Shared flags (``training_parser``): ``--data``, ``--data-root``, ``--input-size HxW``,
+``--epochs``, ``--batch-size`` (global), ``--lr``, ``--optimizer adam|bop``, ``--schedule
+cosine|constant``, ``--steps-per-epoch``, ``--strategy``, ``--resume``, ``--out``, ``--seed``,
+``--model-size small|paper``, ``--model-option KEY=VALUE`` (repeatable), ``--synthetic-images
+TRAIN VAL``, ``--run-eagerly`` (debugging), and ``--teacher PATH`` for scripts that distil.
+
+A :class:`ModelPreset` gives a script's defaults for one model size: ``small`` trains in minutes
+on a CPU (the quick start), ``paper`` is the published configuration (train it on a GPU with
+real data). Flags given explicitly win over the preset; ``--model-option`` entries are passed to
+:func:`tfpose.models.create` over the preset's options (e.g. ``--model-option width=8`` for
+tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tfpose.config import OPTIMIZERS, SCHEDULES, TrainConfig
+from tfpose.engine.datasets import DATASETS, SYNTHETIC_IMAGES
+from tfpose.engine.distribute import STRATEGIES
+from tfpose.engine.run import default_out_dir
+
+
+@dataclass(frozen=True)
+class ModelPreset:
+    """A script's defaults for one model size.
+
+    Attributes:
+      input_size: model input (H, W).
+      sigma: Gaussian sigma of the targets, in heatmap pixels.
+      epochs, batch_size, learning_rate: training defaults.
+      options: keyword arguments for :func:`tfpose.models.create`.
+    """
+
+    input_size: tuple[int, int]
+    sigma: float
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    options: dict = field(default_factory=dict)
+
+
+def input_size(text: str) -> tuple[int, int]:
+    """``"256x192"`` -> ``(256, 192)`` (height x width)."""
+    try:
+        height, width = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH such as 256x192, got "
+                                         f"{text!r}") from None
+    if height <= 0 or width <= 0:
+        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
+    return height, width
+
+
+def model_option(text: str) -> tuple[str, object]:
+    """``"width=8"`` -> ``("width", 8)``; values are Python literals (``modules=(1,1,1)``)
+    or plain strings."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def training_parser(description: str, *, method: str, presets: dict[str, ModelPreset],
+                    default_size: str = "small", teacher: bool = False,
+                    out: Path | None = None) -> argparse.ArgumentParser:
+    """An ``argparse`` parser with the shared flags; add a script's own flags to it.
+
+    Args:
+      description: the script's help text (its docstring).
+      method: names the default run folder (``runs/<method>``).
+      presets: the script's model sizes; ``--model-size`` chooses one.
+      teacher: add ``--teacher PATH`` (a trained ``.keras`` teacher; default: train one).
+      out: default ``--out`` (default :func:`tfpose.engine.run.default_out_dir`).
+    """
+    p = argparse.ArgumentParser(description=description,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(presets=presets)
+    data = p.add_argument_group("data")
+    data.add_argument("--data", choices=DATASETS, default="synthetic",
+                      help="dataset (default: synthetic figures, generated on first use)")
+    data.add_argument("--data-root", type=Path,
+                      help="dataset folder (layouts: tfpose.engine.datasets)")
+    data.add_argument("--synthetic-images", type=positive_int, nargs=2,
+                      default=SYNTHETIC_IMAGES, metavar=("TRAIN", "VAL"),
+                      help="synthetic images to generate per split (default: %(default)s)")
+    model = p.add_argument_group("model")
+    model.add_argument("--model-size", choices=sorted(presets), default=default_size,
+                       help="preset of model, input size and training defaults (default: "
+                            "%(default)s)")
+    model.add_argument("--input-size", type=input_size, metavar="HxW",
+                       help="model input, e.g. 256x192 (default: the preset's)")
+    model.add_argument("--model-option", type=model_option, action="append", default=[],
+                       metavar="KEY=VALUE", help="extra model argument (repeatable)")
+    if teacher:
+        model.add_argument("--teacher", type=Path, metavar="PATH",
+                           help="trained teacher (.keras); default: train one first")
+    train = p.add_argument_group("training")
+    train.add_argument("--epochs", type=positive_int, help="default: the preset's")
+    train.add_argument("--batch-size", type=positive_int,
+                       help="global batch, split over replicas (default: the preset's)")
+    train.add_argument("--lr", type=float, help="peak learning rate (default: the preset's)")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
+                       help="bop: Bop on binary kernels, Adam on the rest (default: adam)")
+    train.add_argument("--schedule", choices=SCHEDULES, default="cosine")
+    train.add_argument("--steps-per-epoch", type=positive_int,
+                       help="default: one pass over the training persons")
+    train.add_argument("--strategy", choices=STRATEGIES, default="default",
+                       help="tf.distribute strategy (tfpose.engine.distribute)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--run-eagerly", action="store_true",
+                       help="debugging: run Keras steps and validation eagerly (no tracing; "
+                            "slow for real training)")
+    run = p.add_argument_group("run")
+    run.add_argument("--out", type=Path, default=out or default_out_dir(method),
+                     help="run folder (default: %(default)s)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue the run in --out from its latest checkpoint")
+    return p
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None):
+    """Parse ``argv`` and fill the preset's defaults into flags left unset.
+
+    The namespace gains ``preset`` (the chosen :class:`ModelPreset`) and ``model_options``
+    (the preset's options updated with ``--model-option``).
+    """
+    args = parser.parse_args(argv)
+    preset = args.presets[args.model_size]
+    del args.presets
+    args.preset = preset
+    args.input_size = args.input_size or preset.input_size
+    args.epochs = args.epochs or preset.epochs
+    args.batch_size = args.batch_size or preset.batch_size
+    args.lr = args.lr if args.lr is not None else preset.learning_rate
+    if not args.lr > 0:
+        parser.error(f"--lr must be positive, got {args.lr}")
+    args.model_options = {**preset.options, **dict(args.model_option)}
+    del args.model_option
+    return args
+
+
+def train_config(args, **overrides) -> TrainConfig:
+    """The :class:`~tfpose.config.TrainConfig` of parsed flags (``overrides`` win)."""
+    values = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.lr,
+              "optimizer": args.optimizer, "schedule": args.schedule,
+              "steps_per_epoch": args.steps_per_epoch, "run_eagerly": args.run_eagerly}
+    return TrainConfig(**{**values, **overrides})
