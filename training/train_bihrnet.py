@@ -6,6 +6,8 @@ Phases, each checkpointed per epoch in the run folder (--out, default runs/bihrn
   teacher  real-valued HRNet trained with AWing (skipped with --teacher PATH)
   stage1   BiHRNet with binary activations and real weights, KL(teacher) + AWing
   stage2   the fully binary BiHRNet, initialised from stage 1, KL(teacher) + AWing
+(--kl-weight 0 trains without distillation, --loss mse with MSE instead of AWing: the ablations
+of benchmarks/ablations.py.)
 Then it evaluates an untrained BiHRNet (baseline), the teacher and both stages on the
 validation split, prints the table, writes metrics.json, predictions.png and curves.png, and
 saves the binary student as <out>/model.keras (runs/bihrnet/model.keras is what
@@ -22,7 +24,7 @@ import sys
 
 import tfpose  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 from tfpose.distill import transfer_weights
-from tfpose.engine import topdown
+from tfpose.engine import report, topdown
 from tfpose.engine.evaluation import TopDownEvaluator
 from tfpose.engine.flags import (
     ModelPreset,
@@ -31,9 +33,12 @@ from tfpose.engine.flags import (
     train_config,
     training_parser,
 )
+from tfpose.engine.models import build_model, load_model
 from tfpose.engine.run import MODEL_FILE, run_main, start_run
 from tfpose.layers.binary import QuantPolicy
-from tfpose.losses.heatmap import AdaptiveWingLoss
+from tfpose.losses.heatmap import AdaptiveWingLoss, KeypointMSE
+
+GROUND_TRUTH_LOSSES = {"awing": AdaptiveWingLoss, "mse": KeypointMSE}
 
 # small: HRNet with one exchange module per stage and one block per branch, width 16, at 96x64
 # (24x16 heatmaps, sigma 1.5): teacher 900 steps, stages 600 each, ~8 minutes on 2 CPU cores.
@@ -51,7 +56,10 @@ def main(argv=None):
     parser.add_argument("--teacher-epochs", type=positive_int, help="default: 1.5 x --epochs")
     parser.add_argument("--kl-weight", type=float, default=1.0, help="weight of the KL term")
     parser.add_argument("--awing-weight", type=float, default=1.0,
-                        help="weight of the AWing term (ground truth)")
+                        help="weight of the ground-truth term (AWing, or MSE with --loss mse)")
+    parser.add_argument("--loss", choices=sorted(GROUND_TRUTH_LOSSES), default="awing",
+                        help="ground-truth heatmap loss of teacher and students (default: "
+                             "BiHRNet's awing; mse for the ablation)")
     parser.add_argument("--temperature", type=float, default=0.1,
                         help="KL temperature (tfpose.losses.distillation)")
     args = parse_args(parser, argv)
@@ -63,33 +71,33 @@ def main(argv=None):
     config = train_config(args)
     distill = topdown.distill_config(args.kl_weight, args.awing_weight, args.temperature)
     width = args.model_options.get("width", 32)
+    loss = GROUND_TRUTH_LOSSES[args.loss]
 
     if args.teacher:
-        teacher = topdown.load_model(run, args.teacher, "teacher")
+        teacher = load_model(run, args.teacher, "teacher")
         teacher_history = []
     else:
-        teacher = topdown.build_model(run, "hrnet_w32", args, k)
+        teacher = build_model(run, "hrnet_w32", args, k)
         # AWing rather than HRNet's MSE: in short schedules it learns much faster (small
         # preset, 600 steps at 128x96: PCK@0.5 0.33 vs 0.21).
         teacher_epochs = args.teacher_epochs or max(1, round(1.5 * args.epochs))
         phase = topdown.fit_heatmap_model(
-            run, "teacher", teacher, AdaptiveWingLoss(), data, codec,
+            run, "teacher", teacher, loss(), data, codec,
             train_config(args, epochs=teacher_epochs), evaluator,
             save_as=run.out / "teacher.keras")
         teacher_history = phase.history
 
-    stage_one = topdown.build_model(run, "bihrnet_w32", args, k,
-                                    policy=QuantPolicy().stage_one())
+    stage_one = build_model(run, "bihrnet_w32", args, k, policy=QuantPolicy().stage_one())
     stage1 = topdown.distil(run, "stage1", stage_one, teacher, data, codec, config, distill,
-                            evaluator, save_as=run.out / "stage1.keras")
+                            evaluator, heatmap_loss=loss(), save_as=run.out / "stage1.keras")
 
-    student = topdown.build_model(run, "bihrnet_w32", args, k)  # fully binary
+    student = build_model(run, "bihrnet_w32", args, k)  # fully binary
     baseline = evaluator(student)  # still untrained: the baseline to beat
     transfer_weights(stage1.model, student)
     stage2 = topdown.distil(run, "stage2", student, teacher, data, codec, config, distill,
-                            evaluator, save_as=run.out / MODEL_FILE)
+                            evaluator, heatmap_loss=loss(), save_as=run.out / MODEL_FILE)
 
-    topdown.final_report(
+    report.final_report(
         run, evaluator, {"teacher": teacher, "stage1": stage1.model, "student": student},
         labels={"baseline": f"untrained BiHRNet-W{width} (baseline)",
                 "teacher": f"teacher HRNet-W{width}",

@@ -4,7 +4,8 @@ r"""Train FasterPose: heatmap logits from low-resolution features, regressive cr
     python training/train_fasterpose.py         # synthetic data, small input, a few minutes
 
 The model predicts sigmoid logits at 1/8 of the input (sigma-1 Gaussian targets) and is trained
-with RCE, the sigmoid cross-entropy against the soft targets. The run folder (--out, default
+with RCE, the sigmoid cross-entropy against the soft targets (--loss mse: plain heatmap
+regression instead, the ablation of benchmarks/ablations.py). The run folder (--out, default
 runs/fasterpose) gets per-epoch checkpoints, TensorBoard logs, the best model, metrics.json
 (the untrained model next to the trained one), predictions.png, curves.png and model.keras.
 
@@ -18,11 +19,12 @@ from __future__ import annotations
 import sys
 
 import tfpose  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
-from tfpose.engine import topdown
+from tfpose.engine import report, topdown
 from tfpose.engine.evaluation import TopDownEvaluator
 from tfpose.engine.flags import ModelPreset, parse_args, train_config, training_parser
+from tfpose.engine.models import build_model
 from tfpose.engine.run import MODEL_FILE, run_main, start_run
-from tfpose.losses.heatmap import RegressiveCrossEntropy
+from tfpose.losses.heatmap import KeypointMSE, RegressiveCrossEntropy
 
 OUTPUT_STRIDE = 8  # FasterPose's low-resolution heatmaps (tfpose.models.fasterpose)
 PRESETS = {
@@ -37,22 +39,29 @@ PRESETS = {
 
 def main(argv=None):
     parser = training_parser(__doc__, method="fasterpose", presets=PRESETS)
+    parser.add_argument("--loss", choices=("rce", "mse"), default="rce",
+                        help="rce: FasterPose's loss on sigmoid logits (default); mse: plain "
+                             "heatmap regression of the same outputs (the ablation)")
     args = parse_args(parser, argv)
     run = start_run(args, "fasterpose")
     data = topdown.load_topdown_data(args)
-    codec = topdown.heatmap_codec(args, stride=OUTPUT_STRIDE, output="sigmoid")
+    rce = args.loss == "rce"
+    codec = topdown.heatmap_codec(args, stride=OUTPUT_STRIDE,
+                                  output="sigmoid" if rce else "gaussian")
     evaluator = TopDownEvaluator(data.files, data.val, codec, eager=args.run_eagerly)
 
-    model = topdown.build_model(run, "fasterpose", args, data.num_keypoints,
-                                output_stride=OUTPUT_STRIDE)
+    model = build_model(run, "fasterpose", args, data.num_keypoints,
+                        output_stride=OUTPUT_STRIDE)
     baseline = evaluator(model)  # untrained
-    phase = topdown.fit_heatmap_model(run, "train", model, RegressiveCrossEntropy(), data,
-                                      codec, train_config(args), evaluator,
+    loss = RegressiveCrossEntropy() if rce else KeypointMSE()
+    phase = topdown.fit_heatmap_model(run, "train", model, loss, data, codec,
+                                      train_config(args), evaluator,
                                       save_as=run.out / MODEL_FILE)
 
-    topdown.final_report(
+    report.final_report(
         run, evaluator, {"model": model},
-        labels={"baseline": "untrained FasterPose (baseline)", "model": "FasterPose (RCE)"},
+        labels={"baseline": "untrained FasterPose (baseline)",
+                "model": f"FasterPose ({args.loss.upper()})"},
         known={"baseline": baseline}, drawn="model", histories={"train": phase.history},
         extra={"model_path": str(phase.saved)})
     print(f"\nsaved {phase.saved}")

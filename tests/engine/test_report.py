@@ -10,10 +10,12 @@ def test_prediction_grid_upscales_and_tiles_the_crops(tmp_path):
     crops = np.full((3, 16, 12, 3), 40, np.uint8)
     keypoints = np.zeros((3, 17, 3), np.float32)
     keypoints[..., :2] = (6, 8)
+    keypoints[:2, :, 2] = 0.5  # the third crop's joints have score 0: not drawn
     path = save_prediction_grid(tmp_path / "grid.png", crops, keypoints, COCO_17, columns=2)
     grid = cv2.imread(str(path))
     assert grid.shape == (2 * 16 * 3, 2 * 12 * 3, 3)
-    assert (grid != 40).any(axis=-1).sum() > 0  # skeletons drawn
+    assert (grid[:48] != 40).any(axis=-1).sum() > 0  # skeletons drawn
+    assert (grid[48:, :36] == 40).all()  # nothing drawn on the third crop
     assert (grid[48:, 36:] == 0).all()  # the blank fourth cell
     with pytest.raises(ValueError, match="no crops"):
         save_prediction_grid(tmp_path / "none.png", crops[:0], keypoints[:0], COCO_17)

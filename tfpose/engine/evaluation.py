@@ -7,20 +7,13 @@ decoded by the codec (DARK by default) and mapped back to image pixels.
 
 Metrics by dataset (all fractions in [0, 1]; the primary one decides the best model):
 
-* ``synthetic``: ``PCK@0.5`` (primary, :func:`pck_torso`), ``PCK_box@0.05``
-  (:func:`pck_box`, the definition of the bottom-up evaluator's PCK, so top-down and
-  bottom-up figures compare) and COCO ``AP`` (pycocotools; the figures have COCO annotations);
+* ``synthetic``: ``PCK@0.5`` (primary) and ``PCK_box@0.05`` (:mod:`tfpose.evaluation.pck`; the
+  bottom-up evaluator reports the same two, so top-down and bottom-up figures compare) and COCO
+  ``AP`` (pycocotools; the figures have COCO annotations);
 * ``coco``: ``AP`` (primary) and the other COCOeval statistics, plus both PCKs;
 * ``crowdpose``: ``AP`` (xtcocotools, CrowdPose settings) and its statistics, plus both PCKs;
 * ``mpii``: ``PCKh@0.5`` (primary; the official "Mean", needs ``annot/gt_valid.mat``) and
   ``PCKh@0.1``; without the ``.mat`` only the PCKs (with a warning).
-
-**PCK@0.5 (torso).** A labelled keypoint is correct when its error is at most 0.5 x the
-person's torso size, the distance between the midpoint of the shoulders and the midpoint of the
-hips. Only persons whose four torso joints are labelled are scored (``num_persons`` says how
-many). It asks "is the joint on the right body part", which a model trained for minutes at
-96x64 can show; PCK_box@0.05 (error <= 0.05 x the longer side of the person's box, about
-PCKh@0.5) asks for precise localisation.
 """
 
 from __future__ import annotations
@@ -42,13 +35,10 @@ from tfpose.errors import DataError
 from tfpose.evaluation.coco import evaluate_keypoints, keypoint_results
 from tfpose.evaluation.crowdpose import evaluate_crowdpose
 from tfpose.evaluation.mpii import evaluate_pckh, load_ground_truth_mat
-from tfpose.keypoints import KeypointSet
+from tfpose.evaluation.pck import pck_box, pck_torso
 
 log = logging.getLogger("tfpose")
 
-PCK_THRESHOLD = 0.5  # x torso size
-BOX_PCK_FRACTION = 0.05  # x the box's longer side: tfpose.engine.bottomup's PCK threshold
-TORSO = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
 CACHE_BYTES = 256 << 20  # keep validation crops in memory when they fit in this
 
 
@@ -72,42 +62,13 @@ class TopDownPredictions:
     crops: np.ndarray
     crop_keypoints: np.ndarray
 
-
-def pck_torso(predicted, truth, keypoint_set: KeypointSet,
-              threshold: float = PCK_THRESHOLD) -> dict:
-    """Torso-normalised PCK (module docstring) of ``[N, K, 2]`` predictions vs ``[N, K, 3]``.
-
-    Returns ``{"PCK": fraction correct, "num_joints", "num_persons"}`` (persons scored).
-    """
-    missing = [name for name in TORSO if name not in keypoint_set.names]
-    if missing:
-        raise ValueError(f"{keypoint_set.name} keypoints lack the torso joints {missing}")
-    truth = np.asarray(truth, np.float64)
-    ls, rs, lh, rh = (keypoint_set.names.index(name) for name in TORSO)
-    torso_labelled = (truth[:, [ls, rs, lh, rh], 2] > 0).all(axis=1)
-    shoulders = 0.5 * (truth[:, ls, :2] + truth[:, rs, :2])
-    hips = 0.5 * (truth[:, lh, :2] + truth[:, rh, :2])
-    torso = np.linalg.norm(shoulders - hips, axis=-1)
-    scored = torso_labelled & (torso > 0)
-    return _pck(predicted, truth, np.where(scored, torso, 1.0), scored, threshold)
-
-
-def pck_box(predicted, truth, boxes, fraction: float = BOX_PCK_FRACTION) -> dict:
-    """Box-normalised PCK: correct when the error is at most ``fraction`` x the longer side of
-    the person's ``[N, 4]`` (x, y, w, h) box. Same keys as :func:`pck_torso`."""
-    boxes = np.asarray(boxes, np.float64)
-    scale = np.maximum(boxes[:, 2], boxes[:, 3])
-    return _pck(predicted, truth, np.maximum(scale, 1e-6), scale > 0, fraction)
-
-
-def _pck(predicted, truth, scale, scored, threshold) -> dict:
-    truth = np.asarray(truth, np.float64)
-    error = np.linalg.norm(np.asarray(predicted, np.float64) - truth[..., :2], axis=-1)
-    labelled = (truth[..., 2] > 0) & scored[:, None]
-    correct = (error <= threshold * scale[:, None]) & labelled
-    total = int(labelled.sum())
-    return {"PCK": float(correct.sum() / total) if total else 0.0, "num_joints": total,
-            "num_persons": int(scored.sum())}
+    def drawable(self) -> tuple[np.ndarray, np.ndarray]:
+        """The kept model inputs and, per input, the one person predicted in it (``[M, K, 3]``).
+        Every joint is drawn (score 1): an untrained model shows its guesses, not a blank
+        image."""
+        points = self.crop_keypoints.copy()
+        points[..., 2] = 1.0
+        return self.crops, points
 
 
 class TopDownEvaluator:
@@ -135,6 +96,16 @@ class TopDownEvaluator:
         self.eager = eager
         self.keypoint_set = records.keypoint_set
         self._warned = False
+
+    @property
+    def summary(self) -> dict:
+        """What was evaluated, for ``metrics.json``."""
+        return {"data": self.files.name, "flip_test": self.flip_test,
+                "num_val_persons": len(self.records)}
+
+    @property
+    def description(self) -> str:
+        return f"{len(self.records)} {self.files.name} validation persons"
 
     @property
     def primary(self) -> str:
@@ -169,7 +140,7 @@ class TopDownEvaluator:
         return self.metrics(self.predict(model, flip_test=flip_test))
 
     def predict(self, model, *, flip_test: bool | None = None,
-                keep_crops: int = 0) -> TopDownPredictions:
+                keep_images: int = 0) -> TopDownPredictions:
         """Predictions for every validation person (``model``: Keras model or any callable
         mapping ``[B, H, W, 3]`` float32 images to ``[B, h, w, K]`` outputs)."""
         flip_test = self.flip_test if flip_test is None else flip_test
@@ -186,7 +157,7 @@ class TopDownEvaluator:
             parts["outputs"].append(outputs)
             for key in ("center", "size", "keypoints", "image_id", "score"):
                 parts[key].append(batch[key].numpy())
-            if sum(len(c) for c in crops) < keep_crops:
+            if sum(len(c) for c in crops) < keep_images:
                 crops.append(images)
         joined = {key: np.concatenate(values) for key, values in parts.items()}
         if len(joined["outputs"]) != len(self.records):
@@ -194,7 +165,7 @@ class TopDownEvaluator:
                             f"{len(self.records)} validation crops could be read")
         points, scores = self.codec.decode_to_image(joined["outputs"], joined["center"],
                                                     joined["size"])
-        crops = np.concatenate(crops)[:keep_crops] if keep_crops else np.zeros((0, 1, 1, 3))
+        crops = np.concatenate(crops)[:keep_images] if keep_images else np.zeros((0, 1, 1, 3))
         to_crop = self.codec.image_to_input_matrix(joined["center"][:len(crops)],
                                                    joined["size"][:len(crops)])
         crop_points = transforms.apply_affine(to_crop, points[:len(crops)]).numpy()

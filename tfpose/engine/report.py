@@ -1,5 +1,5 @@
 """What a run leaves for people to read: metrics.json, the results table, a PNG grid of
-predicted skeletons and a PNG of the training curves."""
+predicted skeletons and a PNG of the training curves (:func:`final_report` writes them all)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from pathlib import Path
 import cv2
 import matplotlib
 import numpy as np
+import tensorflow as tf
 
 from tfpose.engine.checkpoints import write_json_atomically
+from tfpose.engine.run import Run
 from tfpose.keypoints import KeypointSet
 from tfpose.visualize import draw_skeleton, image_grid, save_rgb
 
@@ -19,6 +21,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 GRID_SCALE = 3  # small crops (96x64) are upscaled before drawing, so the skeletons stay legible
 GRID_COLUMNS = 8
+GRID_IMAGES = 16  # validation inputs drawn in predictions.png
 
 
 def write_metrics(path, metrics: dict) -> Path:
@@ -45,8 +48,8 @@ def save_prediction_grid(path, crops: np.ndarray, keypoints, keypoint_set: Keypo
     Args:
       crops: ``[M, H, W, 3]`` uint8 RGB model inputs (top-down crops or bottom-up images).
       keypoints: per image, the predicted (x, y, score) in its pixels: ``[M, K, 3]`` (one
-        person each, top-down) or a list of ``[N_i, K, 3]`` arrays (bottom-up). Every joint is
-        drawn (an untrained model shows its guesses, not a blank image).
+        person each, top-down) or a list of ``[N_i, K, 3]`` arrays (bottom-up). Joints with a
+        score above 0 are drawn.
     """
     if len(crops) == 0:
         raise ValueError("no crops to draw")
@@ -60,7 +63,7 @@ def save_prediction_grid(path, crops: np.ndarray, keypoints, keypoint_set: Keypo
                          interpolation=cv2.INTER_LINEAR)
         # Pixel centres at integer coordinates: x -> (x + 0.5) * scale - 0.5.
         xy = (points[..., :2] + 0.5) * scale - 0.5
-        shown = np.concatenate([xy, np.ones_like(points[..., 2:])], axis=-1)
+        shown = np.concatenate([xy, points[..., 2:]], axis=-1)
         drawn.append(draw_skeleton(big, shown, keypoint_set))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,3 +105,45 @@ def plot_curves(path, histories: dict[str, list[dict]], metric: str) -> Path:
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
+
+
+def final_report(run: Run, evaluator, models: dict[str, tf.keras.Model], *,
+                 labels: dict[str, str], histories: dict[str, list[dict]], drawn: str,
+                 known: dict[str, dict] | None = None, extra: dict | None = None) -> dict:
+    """Evaluate the final models (flip test), write ``metrics.json``, ``predictions.png`` and
+    ``curves.png`` in the run folder and print the results table.
+
+    Args:
+      evaluator: a :class:`tfpose.engine.evaluation.TopDownEvaluator` or
+        :class:`tfpose.engine.bottomup_evaluation.BottomUpEvaluator`.
+      models: ``{key: model}`` to evaluate now (e.g. ``teacher``, ``student``).
+      labels: ``{key: row label}`` for the table, in table order (may include ``known`` keys).
+      histories: ``{phase: history}`` for the curves.
+      drawn: the key of the model whose predictions are drawn.
+      known: ``{key: metrics}`` evaluated before (e.g. an untrained baseline).
+      extra: more entries for ``metrics.json``.
+    Returns:
+      the ``metrics.json`` content.
+    """
+    results = dict(known or {})
+    for key, model in models.items():
+        keep = GRID_IMAGES if key == drawn else 0
+        predictions = evaluator.predict(model, keep_images=keep)
+        results[key] = evaluator.metrics(predictions)
+        if keep and run.chief:
+            save_prediction_grid(run.out / "predictions.png", *predictions.drawable(),
+                                 evaluator.keypoint_set)
+    metric = evaluator.primary
+    summary = {**evaluator.summary, "metric": metric,
+               "results": {key: {"label": labels.get(key, key), **results[key]}
+                           for key in labels if key in results},
+               **(extra or {})}
+    if run.chief:
+        write_metrics(run.out / "metrics.json", summary)
+        if any(histories.values()):
+            plot_curves(run.out / "curves.png", histories, metric)
+    rows = {labels[key]: results[key] for key in labels if key in results}
+    flip = "flip test" if evaluator.flip_test else "no flip test"
+    print(f"\n{metric} on {evaluator.description} (percent, {flip}):")
+    print(results_table(rows, metric, extra=evaluator.reported[1:]))
+    return summary

@@ -1,20 +1,22 @@
-"""Top-down training: data, codec, models and the phases the top-down scripts run.
+"""Top-down training: data, codec and the phases the top-down scripts run.
 
 The scripts (``training/train_bihrnet.py``, ``train_fasterpose.py``, ``train_hourglass_hpm.py``)
 read top to bottom with these steps::
 
-    args = parse_args(parser, argv);  run = start_run(args, method)
+    args = parse_args(parser, argv);  run = start_run(args, method)     # .flags, .run
     data = load_topdown_data(args);   codec = heatmap_codec(args)
-    evaluator = TopDownEvaluator(data.files, data.val, codec)
-    model = build_model(run, "hrnet_w32", args)          # inside the strategy's scope
+    evaluator = TopDownEvaluator(data.files, data.val, codec)           # .evaluation
+    model = build_model(run, "hrnet_w32", args, k)   # .models: inside the strategy's scope
     fit_heatmap_model(run, "model", model, KeypointMSE(), data, codec, config, evaluator, ...)
-    final_report(run, evaluator, {...}, ...)
+    final_report(run, evaluator, {...}, ...)                            # .report
+
+The bottom-up script (``training/train_litepose.py``) has the same shape with
+:mod:`.bottomup`.
 """
 
 from __future__ import annotations
 
 import logging
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,22 +31,23 @@ from tfpose.data.mpii import read_mpii_persons
 from tfpose.data.records import PersonRecords
 from tfpose.data.topdown import topdown_dataset
 from tfpose.distill import Distiller
-from tfpose.engine.checkpoints import load_keras_model
 from tfpose.engine.datasets import DatasetFiles, locate_dataset
 from tfpose.engine.distribute import ConfigError
 from tfpose.engine.evaluation import TopDownEvaluator
 from tfpose.engine.optimizers import make_optimizer
-from tfpose.engine.report import plot_curves, results_table, save_prediction_grid, write_metrics
 from tfpose.engine.run import Run
-from tfpose.engine.training import PhaseResult, Validation, train_phase, without_autograph
+from tfpose.engine.training import (
+    PhaseResult,
+    steps_per_epoch,
+    train_phase,
+    validation_of,
+    without_autograph,
+)
 from tfpose.errors import DataError
 from tfpose.losses.distillation import HeatmapKLDivergence
 from tfpose.losses.heatmap import AdaptiveWingLoss, HeatmapLoss
-from tfpose.models import create
 
 log = logging.getLogger("tfpose")
-
-GRID_CROPS = 16  # validation crops drawn in predictions.png
 
 
 @dataclass
@@ -88,42 +91,12 @@ def heatmap_codec(args, *, stride: int = 4, output: str = "gaussian",
                         sigma=sigma or args.preset.sigma, output=output)
 
 
-def build_model(run: Run, name: str, args, num_keypoints: int, **options) -> tf.keras.Model:
-    """Zoo model ``name`` at ``--input-size`` with the run's model options, built inside the
-    strategy's scope; a bad size or option is a :class:`ConfigError`."""
-    options = {**args.model_options, **options}
-    with run.strategy.scope():
-        try:
-            return create(name, input_size=args.input_size, num_keypoints=num_keypoints,
-                          **options)
-        except (ValueError, TypeError) as e:
-            raise ConfigError(f"cannot build {name} with input size {args.input_size} and "
-                              f"options {options}: {e}") from None
-
-
-def load_model(run: Run, path: Path, what: str = "model") -> tf.keras.Model:
-    """A saved ``.keras`` model (e.g. ``--teacher``), loaded inside the strategy's scope."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(path, f"{what} file not found (expected a .keras model saved by tfpose)")
-    with run.strategy.scope():
-        try:
-            return load_keras_model(path)
-        except (ValueError, OSError, KeyError, zipfile.BadZipFile) as e:
-            raise DataError(path, f"cannot load the {what}: {e}") from None
-
-
 def distill_config(kl_weight: float, heatmap_weight: float, temperature: float) -> DistillConfig:
     """A :class:`~tfpose.config.DistillConfig`, or a :class:`ConfigError` naming the bad flag."""
     try:
         return DistillConfig(kl_weight, heatmap_weight, temperature)
     except ValueError as e:
         raise ConfigError(f"distillation flags: {e}") from None
-
-
-def steps_per_epoch(config: TrainConfig, records: PersonRecords) -> int:
-    """``config.steps_per_epoch`` or one pass over ``records`` in global batches."""
-    return config.steps_per_epoch or max(1, len(records) // config.batch_size)
 
 
 def train_data(records: PersonRecords, codec: HeatmapCodec, batch_size: int,
@@ -140,24 +113,13 @@ def train_data(records: PersonRecords, codec: HeatmapCodec, batch_size: int,
     return make
 
 
-def validation(evaluator: TopDownEvaluator) -> Validation:
-    """Per-epoch validation without flip test (half the cost); logs the evaluator's
-    ``reported`` metrics as ``val_<name>``."""
-
-    def evaluate(model):
-        metrics = evaluator(model, flip_test=False)
-        return {name: metrics[name] for name in evaluator.reported if name in metrics}
-
-    return Validation(evaluate, evaluator.primary)
-
-
 def fit_heatmap_model(run: Run, name: str, model: tf.keras.Model, loss: HeatmapLoss,
                       data: TopDownData, codec: HeatmapCodec, config: TrainConfig,
                       evaluator: TopDownEvaluator, *, save_as: Path | None = None,
                       verbose: int | str = 1) -> PhaseResult:
     """Train ``model`` with a heatmap ``loss`` (target weights as Keras sample weights) as
     phase ``name`` of ``run``."""
-    steps = steps_per_epoch(config, data.train)
+    steps = steps_per_epoch(config, len(data.train))
     with run.strategy.scope():
         model.compile(make_optimizer(config, steps * config.epochs), loss=loss,
                       run_eagerly=config.run_eagerly)
@@ -165,16 +127,18 @@ def fit_heatmap_model(run: Run, name: str, model: tf.keras.Model, loss: HeatmapL
     return train_phase(run, name, model, train_data(data.train, codec, config.batch_size,
                                                     run.seed),
                        epochs=config.epochs, steps_per_epoch=steps,
-                       validation=validation(evaluator), save_as=save_as, verbose=verbose)
+                       validation=validation_of(evaluator), save_as=save_as, verbose=verbose)
 
 
 def distil(run: Run, name: str, student: tf.keras.Model, teacher: tf.keras.Model,
            data: TopDownData, codec: HeatmapCodec, config: TrainConfig,
            distill_config: DistillConfig, evaluator: TopDownEvaluator, *,
-           save_as: Path | None = None, verbose: int | str = 1) -> PhaseResult:
+           heatmap_loss: HeatmapLoss | None = None, save_as: Path | None = None,
+           verbose: int | str = 1) -> PhaseResult:
     """Train ``student`` against the frozen ``teacher`` and the ground truth with a
-    :class:`~tfpose.distill.Distiller` (KL + AWing) as phase ``name`` of ``run``."""
-    steps = steps_per_epoch(config, data.train)
+    :class:`~tfpose.distill.Distiller` (KL + ``heatmap_loss``, default AWing) as phase ``name``
+    of ``run``."""
+    steps = steps_per_epoch(config, len(data.train))
     with run.strategy.scope():
         try:
             distiller = Distiller(student, teacher)
@@ -184,50 +148,10 @@ def distil(run: Run, name: str, student: tf.keras.Model, teacher: tf.keras.Model
                           kl_weight=distill_config.kl_weight,
                           heatmap_weight=distill_config.heatmap_weight,
                           kl=HeatmapKLDivergence(distill_config.temperature),
-                          heatmap_loss=AdaptiveWingLoss(), run_eagerly=config.run_eagerly)
+                          heatmap_loss=heatmap_loss or AdaptiveWingLoss(),
+                          run_eagerly=config.run_eagerly)
     without_autograph(student)  # validation predicts with the student itself
     return train_phase(run, name, distiller, train_data(data.train, codec, config.batch_size,
                                                         run.seed),
                        epochs=config.epochs, steps_per_epoch=steps, deployable=student,
-                       validation=validation(evaluator), save_as=save_as, verbose=verbose)
-
-
-def final_report(run: Run, evaluator: TopDownEvaluator, models: dict[str, tf.keras.Model],
-                 *, labels: dict[str, str], histories: dict[str, list[dict]], drawn: str,
-                 known: dict[str, dict] | None = None, extra: dict | None = None) -> dict:
-    """Evaluate the final models (flip test), write ``metrics.json``, ``predictions.png`` and
-    ``curves.png`` in the run folder and print the results table.
-
-    Args:
-      models: ``{key: model}`` to evaluate now (e.g. ``teacher``, ``student``).
-      labels: ``{key: row label}`` for the table, in table order (may include ``known`` keys).
-      histories: ``{phase: history}`` for the curves.
-      drawn: the key of the model whose predictions are drawn.
-      known: ``{key: metrics}`` evaluated before (e.g. an untrained baseline).
-      extra: more entries for ``metrics.json``.
-    Returns:
-      the ``metrics.json`` content.
-    """
-    results = dict(known or {})
-    for key, model in models.items():
-        keep = GRID_CROPS if key == drawn else 0
-        predictions = evaluator.predict(model, keep_crops=keep)
-        results[key] = evaluator.metrics(predictions)
-        if keep and run.chief:
-            save_prediction_grid(run.out / "predictions.png", predictions.crops,
-                                 predictions.crop_keypoints, evaluator.keypoint_set)
-    metric = evaluator.primary
-    summary = {"data": evaluator.files.name, "metric": metric, "flip_test": evaluator.flip_test,
-               "num_val_persons": len(evaluator.records),
-               "results": {key: {"label": labels.get(key, key), **results[key]}
-                           for key in labels if key in results},
-               **(extra or {})}
-    if run.chief:
-        write_metrics(run.out / "metrics.json", summary)
-        if any(histories.values()):
-            plot_curves(run.out / "curves.png", histories, metric)
-    rows = {labels[key]: results[key] for key in labels if key in results}
-    print(f"\n{metric} on {len(evaluator.records)} {evaluator.files.name} validation persons "
-          "(percent, flip test):")
-    print(results_table(rows, metric, extra=evaluator.reported[1:]))
-    return summary
+                       validation=validation_of(evaluator), save_as=save_as, verbose=verbose)

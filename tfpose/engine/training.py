@@ -11,7 +11,7 @@
 
 The model can be anything ``fit`` accepts together with its dataset: a plain model compiled
 with a loss on ``(image, heatmaps, weights)`` tuples, a :class:`~tfpose.distill.Distiller` or a
-loss-owning wrapper such as :class:`tfpose.engine.bottomup.BottomUpTrainer`.
+loss-owning wrapper such as :class:`tfpose.engine.bottomup_trainer.BottomUpTrainer`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from tfpose.config import TrainConfig
 from tfpose.engine.callbacks import (
     EpochCheckpoint,
     StopOnNonFiniteLoss,
@@ -74,6 +75,23 @@ class PhaseResult:
     epochs_trained: int
     checkpoint: str | None
     saved: Path | None
+
+
+def steps_per_epoch(config: TrainConfig, num_examples: int) -> int:
+    """``config.steps_per_epoch`` or one pass over ``num_examples`` in global batches."""
+    return config.steps_per_epoch or max(1, num_examples // config.batch_size)
+
+
+def validation_of(evaluator) -> Validation:
+    """Per-epoch validation with an evaluator (:class:`tfpose.engine.evaluation.
+    TopDownEvaluator` or :class:`tfpose.engine.bottomup_evaluation.BottomUpEvaluator`), without
+    the flip test (half the cost); logs the evaluator's ``reported`` metrics as ``val_<name>``."""
+
+    def evaluate(model):
+        metrics = evaluator(model, flip_test=False)
+        return {name: metrics[name] for name in evaluator.reported if name in metrics}
+
+    return Validation(evaluate, evaluator.primary)
 
 
 def without_autograph(model: tf.keras.Model) -> tf.keras.Model:
