@@ -8,8 +8,9 @@ bundled synthetic figures with the script's ``small`` preset: same data, seed, i
 and schedule for every variant of an ablation; only the ablated choice differs.
 
 * BiHRNet: KD + AWing (the paper's loss) vs AWing alone (``--kl-weight 0``) vs MSE alone
-  (``--kl-weight 0 --loss mse``); the binary student after both stages. The variants without KD
-  reuse the first variant's teacher file but give it no weight.
+  (``--kl-weight 0 --loss mse``), and KD weighted 10x (``--kl-weight 10``: at weight 1 the KL
+  term is about 1% of the loss); the binary student after both stages. Later variants reuse the
+  first variant's teacher (the ones without KD give it no weight).
 * Binary hourglass: HPM blocks vs the plain binary bottleneck (``--block bottleneck``).
 * FasterPose: RCE vs MSE (``--loss mse``).
 * LitePose: 7x7 vs 3x3 depthwise kernels (``--model-option kernel_size=3``).
@@ -63,6 +64,8 @@ ABLATIONS = (
     Ablation("bihrnet", "BiHRNet (binary student after stages 1 and 2): loss", "train_bihrnet",
              "student", {
                  "kd_awing": Variant("KD + AWing (BiHRNet)"),
+                 "kd10_awing": Variant("KD x 10 + AWing", ("--kl-weight", "10"),
+                                       teacher_of="kd_awing"),
                  "awing": Variant("AWing alone", ("--kl-weight", "0"), teacher_of="kd_awing"),
                  "mse": Variant("MSE alone", ("--kl-weight", "0", "--loss", "mse"),
                                 teacher_of="kd_awing"),

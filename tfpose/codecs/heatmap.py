@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import tensorflow as tf
+from scipy.special import expit
 
 from tfpose.data import transforms
 
@@ -120,7 +121,7 @@ class HeatmapCodec:
         """Raw model outputs -> heatmaps in the [0, 1] sense (identity for Gaussian regression)."""
         outputs = np.asarray(outputs, np.float32)
         if self.output == "sigmoid":
-            return 1.0 / (1.0 + np.exp(-outputs))
+            return expit(outputs)  # no overflow warning for large negative logits
         return outputs
 
     def decode(self, outputs, decoder: str | None = None):

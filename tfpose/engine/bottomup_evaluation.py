@@ -171,8 +171,8 @@ class BottomUpEvaluator:
 
     @property
     def description(self) -> str:
-        return (f"{len(self.records)} {self.dataset} validation images ({self.num_persons} "
-                "persons)")
+        return (f"{len(self.records)} {self.dataset} validation images, {self.num_persons} "
+                "persons")
 
     @property
     def reported(self) -> tuple[str, ...]:
