@@ -58,13 +58,8 @@ def main(argv=None):
                                       train_config(args), evaluator,
                                       save_as=run.out / MODEL_FILE)
 
-    report.final_report(
-        run, evaluator, {"model": model},
-        labels={"baseline": "untrained FasterPose (baseline)",
-                "model": f"FasterPose ({args.loss.upper()})"},
-        known={"baseline": baseline}, drawn="model", histories={"train": phase.history},
-        extra={"model_path": str(phase.saved)})
-    print(f"\nsaved {phase.saved}")
+    report.trained_vs_untrained(run, evaluator, phase, baseline,
+                                f"FasterPose ({args.loss.upper()})")
 
 
 if __name__ == "__main__":

@@ -56,13 +56,8 @@ def main(argv=None):
                                       train_config(args), evaluator,
                                       save_as=run.out / MODEL_FILE)
 
-    report.final_report(
-        run, evaluator, {"model": model},
-        labels={"baseline": f"untrained {args.block} hourglass (baseline)",
-                "model": f"binary {args.block} hourglass"},
-        known={"baseline": baseline}, drawn="model", histories={"train": phase.history},
-        extra={"model_path": str(phase.saved)})
-    print(f"\nsaved {phase.saved}")
+    report.trained_vs_untrained(run, evaluator, phase, baseline,
+                                f"binary {args.block} hourglass")
 
 
 if __name__ == "__main__":

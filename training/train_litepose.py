@@ -54,12 +54,7 @@ def main(argv=None):
     phase = bottomup.fit_bottomup_model(run, "train", model, data, codec, train_config(args),
                                         evaluator, save_as=run.out / MODEL_FILE)
 
-    report.final_report(
-        run, evaluator, {"model": model},
-        labels={"baseline": f"untrained {name} (baseline)", "model": name},
-        known={"baseline": baseline}, drawn="model", histories={"train": phase.history},
-        extra={"model_path": str(phase.saved)})
-    print(f"\nsaved {phase.saved}")
+    report.trained_vs_untrained(run, evaluator, phase, baseline, name)
 
 
 if __name__ == "__main__":

@@ -50,11 +50,16 @@ def test_run_main_prints_user_errors_as_one_line(capsys):
     def bug(argv):
         raise KeyError("a bug keeps its traceback")
 
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
     assert run_main(bad_data) == 2
     assert capsys.readouterr().err == ("error: /data/coco: dataset root not found; expected "
                                        "coco layout: ...\n")
     assert run_main(diverged) == 1
     assert capsys.readouterr().err == "error: teacher: the loss became nan at step 7\n"
+    assert run_main(interrupted) == 130
+    assert "--resume" in capsys.readouterr().err
     with pytest.raises(KeyError):
         run_main(bug)
     assert run_main(lambda argv: None) == 0

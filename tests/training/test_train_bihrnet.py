@@ -124,5 +124,9 @@ def test_a_missing_teacher_or_a_bad_weight_is_named(cache, tmp_path, capsys):
     argv = [*TINY_RUN, "--out", tmp_path / "run"]
     assert run_in_process("train_bihrnet", [*argv, "--teacher", tmp_path / "none.keras"]) == 2
     assert f"{tmp_path / 'none.keras'}: teacher file not found" in capsys.readouterr().err
+    corrupt = tmp_path / "corrupt.keras"
+    corrupt.write_bytes(b"not a zip archive")
+    assert run_in_process("train_bihrnet", [*argv, "--teacher", corrupt]) == 2
+    assert f"{corrupt}: cannot load the teacher" in capsys.readouterr().err
     assert run_in_process("train_bihrnet", [*argv, "--kl-weight", "-1"]) == 2
     assert "kl_weight" in capsys.readouterr().err

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from tfpose.engine.checkpoints import write_json_atomically
 from tfpose.engine.run import Run
+from tfpose.engine.training import PhaseResult
 from tfpose.keypoints import KeypointSet
 from tfpose.visualize import draw_skeleton, image_grid, save_rgb
 
@@ -146,4 +147,17 @@ def final_report(run: Run, evaluator, models: dict[str, tf.keras.Model], *,
     flip = "flip test" if evaluator.flip_test else "no flip test"
     print(f"\n{metric} on {evaluator.description} (percent, {flip}):")
     print(results_table(rows, metric, extra=evaluator.reported[1:]))
+    return summary
+
+
+def trained_vs_untrained(run: Run, evaluator, phase: PhaseResult, baseline: dict,
+                         label: str) -> dict:
+    """:func:`final_report` of a one-phase script: the trained model of ``phase`` (drawn) next
+    to ``baseline``, the metrics of the same model before training."""
+    summary = final_report(
+        run, evaluator, {"model": phase.model},
+        labels={"baseline": f"untrained {label} (baseline)", "model": label},
+        known={"baseline": baseline}, drawn="model", histories={phase.name: phase.history},
+        extra={"model_path": str(phase.saved)})
+    print(f"\nsaved {phase.saved}")
     return summary

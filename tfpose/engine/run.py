@@ -164,11 +164,15 @@ def run_main(main: Callable[[list[str] | None], object], argv: list[str] | None 
     """Run a training script's ``main``: errors a user can act on print as one line.
 
     Returns the exit status: 0 on success, 2 for bad input (:class:`~tfpose.errors.TfposeError`:
-    a missing dataset, a bad flag), 1 when training diverged (:class:`NonFiniteLoss`).
-    Other exceptions are bugs and keep their traceback.
+    a missing dataset, a bad flag), 1 when training diverged (:class:`NonFiniteLoss`), 130 on
+    Ctrl-C. Other exceptions are bugs and keep their traceback.
     """
     try:
         main(argv)
+    except KeyboardInterrupt:
+        print("interrupted: the finished epochs are checkpointed; run the same command with "
+              "--resume to continue", file=sys.stderr)
+        return 130
     except NonFiniteLoss as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
