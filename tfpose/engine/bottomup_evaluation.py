@@ -152,6 +152,7 @@ class BottomUpEvaluator:
         if len(records) == 0:
             raise DataError(ann_file, f"no image to evaluate (are the images in {image_dir}?)")
         self.records = records
+        self._runner = (None, None)  # (model, its runner): one trace per model, not per call
 
     @property
     def primary(self) -> str:
@@ -191,7 +192,9 @@ class BottomUpEvaluator:
                 keep_images: int = 0) -> BottomUpPredictions:
         """The persons ``model`` finds in every validation image (see the class docstring)."""
         flip_test = self.flip_test if flip_test is None else flip_test
-        run = as_runner(model)
+        if self._runner[0] is not model:
+            self._runner = (model, as_runner(model))
+        run = self._runner[1]
         batches = bottomup_dataset(self.records, self.codec, batch_size=self.batch_size)
         found = BottomUpPredictions([], [], 0.0, 0.0, np.zeros((0, 1, 1, 3), np.uint8), [], [])
         kept = []
