@@ -7,6 +7,7 @@ import pytest
 from tests.training.scripts import run_in_process, run_subprocess
 from tfpose.engine.checkpoints import load_keras_model
 from tfpose.engine.datasets import LAYOUTS
+from tfpose.inference.model_info import read_keras_info
 from tfpose.models import create
 
 TINY_DATA = ["--synthetic-images", "8", "4", "--batch-size", "2", "--steps-per-epoch", "2",
@@ -60,6 +61,10 @@ def test_smoke_run_writes_every_artefact(one_epoch_run):
     binary = [layer for layer in student.layers if isinstance(layer, lq.layers.QuantConv2D)]
     assert binary and all(layer.kernel_quantizer is not None for layer in binary)
     assert metrics["model_path"] == str(out / "model.keras")
+    info = read_keras_info(out / "model.keras")  # the codec travels with the model
+    assert info.kind == "topdown" and info.keypoints == "coco"
+    assert info.heatmap_codec().heatmap_size == (16, 16) and info.codec["sigma"] == 1.5
+    assert read_keras_info(out / "stage2" / "best.keras") == info
 
 
 def test_resume_continues_every_phase_to_more_epochs(one_epoch_run):

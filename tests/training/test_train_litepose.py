@@ -6,6 +6,7 @@ import numpy as np
 from tests.engine.sample_layouts import crowdpose_layout, mpii_layout
 from tests.training.scripts import run_in_process
 from tfpose.engine.checkpoints import load_keras_model
+from tfpose.inference.model_info import read_keras_info
 
 TINY = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2", "--input-size",
         "64x64", "--model-option", "stage_blocks=(1,1,1,1)", "--run-eagerly"]
@@ -29,6 +30,8 @@ def test_smoke_on_synthetic_figures_writes_every_artefact(tmp_path, monkeypatch)
     assert {"heatmap_s4", "heatmap_s2", "pull", "push", "val_PCK@0.5"} <= entry.keys()
     model = load_keras_model(out / "model.keras")
     assert [tuple(o.shape) for o in model.outputs] == [(None, 16, 16, 34), (None, 32, 32, 17)]
+    codec = read_keras_info(out / "model.keras").bottomup_codec()
+    assert codec.input_size == (64, 64) and codec.strides == (4, 2) and codec.sigma == 2.0
     grid = cv2.imread(str(out / "predictions.png"))
     assert grid.shape[:2] == (64 * 3, 3 * 64 * 3)  # three validation images, upscaled 3x
     for name in ("curves.png", "train/best.keras", "train/checkpoints/ckpt-1.index"):

@@ -38,6 +38,7 @@ from tfpose.engine.optimizers import make_optimizer
 from tfpose.engine.run import Run
 from tfpose.engine.training import PhaseResult, steps_per_epoch, train_phase, validation_of
 from tfpose.errors import DataError
+from tfpose.inference.model_info import bottomup_info
 
 log = logging.getLogger("tfpose")
 
@@ -117,4 +118,6 @@ def fit_bottomup_model(run: Run, name: str, model: tf.keras.Model, data: BottomU
     return train_phase(run, name, trainer, train_data(data.train, codec, config.batch_size,
                                                       run.seed),
                        epochs=config.epochs, steps_per_epoch=steps, deployable=model,
-                       validation=validation_of(evaluator), save_as=save_as, verbose=verbose)
+                       validation=validation_of(evaluator), save_as=save_as,
+                       info=bottomup_info(codec, data.train.keypoint_set, model.name),
+                       verbose=verbose)

@@ -67,11 +67,12 @@ class ValidationMetrics(tf.keras.callbacks.Callback):
       best_path: where the best model is saved (``.keras``); None: do not save.
       best: the best value seen before this process started (a resumed run), or None.
       mode: ``"max"`` (accuracy, AP) or ``"min"``.
+      info: model information saved with the best model (:mod:`tfpose.inference.model_info`).
     """
 
     def __init__(self, evaluate: Callable[[tf.keras.Model], dict], model: tf.keras.Model,
                  monitor: str, best_path: Path | None, best: float | None = None,
-                 mode: str = "max"):
+                 mode: str = "max", info=None):
         super().__init__()
         if mode not in ("max", "min"):
             raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
@@ -81,6 +82,7 @@ class ValidationMetrics(tf.keras.callbacks.Callback):
         self.best_path = best_path
         self.best = best
         self.mode = mode
+        self.info = info
 
     def on_epoch_end(self, epoch, logs=None):
         metrics = self.evaluate(self.deployable)
@@ -96,7 +98,7 @@ class ValidationMetrics(tf.keras.callbacks.Callback):
         if better:
             self.best = value
             if self.best_path is not None:
-                save_model_atomically(self.deployable, self.best_path)
+                save_model_atomically(self.deployable, self.best_path, self.info)
 
 
 class EpochCheckpoint(tf.keras.callbacks.Callback):

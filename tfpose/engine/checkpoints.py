@@ -27,6 +27,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from tfpose.inference.model_info import attach_to_keras
+
 KEEP_CHECKPOINTS = 2  # the latest and the one before it
 # Temporary files are created private (0600); published files get the usual permissions.
 _UMASK = os.umask(0)
@@ -74,8 +76,9 @@ class RunCheckpoint:
         return int(self.epoch.numpy())
 
 
-def save_model_atomically(model: tf.keras.Model, path) -> Path:
-    """``model.save(path)`` (Keras format) through a temporary file renamed over ``path``."""
+def save_model_atomically(model: tf.keras.Model, path, info=None) -> Path:
+    """``model.save(path)`` (Keras format) through a temporary file renamed over ``path``;
+    ``info`` (a :class:`tfpose.inference.model_info.ModelInfo`) goes into the archive too."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Keras picks the format by suffix, so the temporary name keeps ".keras".
@@ -83,6 +86,8 @@ def save_model_atomically(model: tf.keras.Model, path) -> Path:
     os.close(fd)
     try:
         model.save(temp, overwrite=True)
+        if info is not None:
+            attach_to_keras(temp, info)
         _publish(temp, path)
     finally:
         if os.path.exists(temp):

@@ -44,6 +44,7 @@ from tfpose.engine.training import (
     without_autograph,
 )
 from tfpose.errors import DataError
+from tfpose.inference.model_info import topdown_info
 from tfpose.losses.distillation import HeatmapKLDivergence
 from tfpose.losses.heatmap import AdaptiveWingLoss, HeatmapLoss
 
@@ -127,7 +128,9 @@ def fit_heatmap_model(run: Run, name: str, model: tf.keras.Model, loss: HeatmapL
     return train_phase(run, name, model, train_data(data.train, codec, config.batch_size,
                                                     run.seed),
                        epochs=config.epochs, steps_per_epoch=steps,
-                       validation=validation_of(evaluator), save_as=save_as, verbose=verbose)
+                       validation=validation_of(evaluator), save_as=save_as,
+                       info=topdown_info(codec, data.train.keypoint_set, model.name),
+                       verbose=verbose)
 
 
 def distil(run: Run, name: str, student: tf.keras.Model, teacher: tf.keras.Model,
@@ -154,4 +157,6 @@ def distil(run: Run, name: str, student: tf.keras.Model, teacher: tf.keras.Model
     return train_phase(run, name, distiller, train_data(data.train, codec, config.batch_size,
                                                         run.seed),
                        epochs=config.epochs, steps_per_epoch=steps, deployable=student,
-                       validation=validation_of(evaluator), save_as=save_as, verbose=verbose)
+                       validation=validation_of(evaluator), save_as=save_as,
+                       info=topdown_info(codec, data.train.keypoint_set, student.name),
+                       verbose=verbose)

@@ -119,7 +119,7 @@ def train_phase(run: Run, name: str, model: tf.keras.Model,
                 train_data: Callable[[int], tf.data.Dataset], *, epochs: int,
                 steps_per_epoch: int, deployable: tf.keras.Model | None = None,
                 validation: Validation | None = None, save_as: Path | None = None,
-                verbose: int | str = 1) -> PhaseResult:
+                info=None, verbose: int | str = 1) -> PhaseResult:
     """Train ``model`` for phase ``name`` of ``run`` (see the module docstring).
 
     Args:
@@ -134,6 +134,8 @@ def train_phase(run: Run, name: str, model: tf.keras.Model,
       deployable: the model to validate and save (default ``model``).
       validation: per-epoch validation; None for none (no best model either).
       save_as: where to save the trained deployable model (``.keras``), or None.
+      info: :class:`~tfpose.inference.model_info.ModelInfo` saved inside the ``.keras`` files
+        (final and best model), so that they can be used without repeating the codec.
       verbose: Keras ``fit`` verbosity (1: progress bar).
     Returns:
       a :class:`PhaseResult`.
@@ -152,7 +154,7 @@ def train_phase(run: Run, name: str, model: tf.keras.Model,
     trained = max(0, epochs - initial_epoch)
     if trained:
         callbacks = phase_callbacks(run, name, folder, model, checkpoint, history, deployable,
-                                    validation)
+                                    validation, info)
         log.info("%s: epochs %d-%d of %d, %d steps each", name, initial_epoch + 1, epochs,
                  epochs, steps_per_epoch)
         model.fit(_distributable(train_data(initial_epoch)), epochs=epochs,
@@ -160,13 +162,14 @@ def train_phase(run: Run, name: str, model: tf.keras.Model,
                   callbacks=callbacks, verbose=verbose)
     else:
         log.info("%s: already trained for %d epochs; restored", name, initial_epoch)
-    saved = save_model_atomically(deployable, run.writable(save_as)) if save_as else None
+    saved = save_model_atomically(deployable, run.writable(save_as), info) if save_as else None
     return PhaseResult(name, deployable, history, trained, checkpoint.latest, saved)
 
 
 def phase_callbacks(run: Run, name: str, folder: Path, model: tf.keras.Model,
                     checkpoint: RunCheckpoint, history: list[dict],
-                    deployable: tf.keras.Model, validation: Validation | None) -> list:
+                    deployable: tf.keras.Model, validation: Validation | None,
+                    info=None) -> list:
     """The callbacks of a phase, in the order their shared epoch logs need."""
     callbacks: list[tf.keras.callbacks.Callback] = [StopOnNonFiniteLoss(checkpoint, name)]
     if validation is not None:
@@ -176,7 +179,7 @@ def phase_callbacks(run: Run, name: str, folder: Path, model: tf.keras.Model,
         if monitored:
             best = max(monitored) if validation.mode == "max" else min(monitored)
         callbacks.append(ValidationMetrics(validation.evaluate, deployable, validation.monitor,
-                                           folder / BEST_FILE, best, validation.mode))
+                                           folder / BEST_FILE, best, validation.mode, info))
     callbacks.append(EpochCheckpoint(checkpoint, folder / HISTORY_FILE, history,
                                      write=run.chief))
     callbacks.append(tf.keras.callbacks.TensorBoard(
