@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 import tfpose  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+from tfpose.deploy_cli import CheckFailed
+from tfpose.deploy_cli import add_parsers as add_deploy_parsers
 from tfpose.errors import TfposeError
 
 DATASETS = ("coco", "crowdpose", "mpii")
@@ -236,6 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="train")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_make_synthetic)
+
+    add_deploy_parsers(sub, parse_size)
     return parser
 
 
@@ -247,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("tfpose").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
         args.func(args)
-    except LCECheckFailed as e:
+    except (LCECheckFailed, CheckFailed) as e:
         print(f"tfpose {args.command}: {e}", file=sys.stderr)
         return 1
     except (TfposeError, ValueError, OSError) as e:

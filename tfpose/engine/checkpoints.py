@@ -130,6 +130,17 @@ def write_json_atomically(path, data) -> Path:
     return path
 
 
+def write_bytes_atomically(path, data: bytes) -> Path:
+    """Write ``data`` through a temporary file renamed over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.",
+                                     suffix=".tmp", delete=False) as f:
+        f.write(data)
+    _publish(f.name, path)
+    return path
+
+
 def _publish(temp: str, path: Path) -> None:
     os.chmod(temp, 0o666 & ~_UMASK)
     os.replace(temp, path)

@@ -56,3 +56,31 @@ def order_outputs_by_signature(flatbuffer: bytes) -> bytes:
     unpacked = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
     unpacked.subgraphs[0].outputs = wanted
     return flatbuffer_utils.convert_object_to_bytearray(unpacked)
+
+
+_TYPE_NAMES = {v: k.lower() for k, v in vars(schema_fb.TensorType).items()
+               if not k.startswith("_")}
+
+
+def io_details(flatbuffer: bytes) -> dict[str, list[dict]]:
+    """Inputs and outputs of the main subgraph: name, shape, dtype and, for quantised tensors,
+    ``scale`` and ``zero_point`` (real value = scale * (q - zero_point)).
+
+    Read from the flatbuffer itself, so it works for files with LCE's custom ops, which a stock
+    interpreter refuses to load.
+    """
+    model = schema_fb.Model.GetRootAsModel(flatbuffer, 0)
+    graph = model.Subgraphs(0)
+
+    def describe(index: int) -> dict:
+        tensor = graph.Tensors(index)
+        entry = {"name": tensor.Name().decode(), "shape": [int(v) for v in tensor.ShapeAsNumpy()],
+                 "dtype": _TYPE_NAMES.get(tensor.Type(), str(tensor.Type()))}
+        quantization = tensor.Quantization()
+        if quantization is not None and quantization.ScaleLength():
+            entry["scale"] = [float(v) for v in quantization.ScaleAsNumpy()]
+            entry["zero_point"] = [int(v) for v in quantization.ZeroPointAsNumpy()]
+        return entry
+
+    return {"inputs": [describe(int(i)) for i in graph.InputsAsNumpy()],
+            "outputs": [describe(int(i)) for i in graph.OutputsAsNumpy()]}

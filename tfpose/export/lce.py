@@ -37,7 +37,12 @@ import tensorflow as tf
 from flatbuffers import flexbuffers
 
 from tfpose.errors import TfposeError
-from tfpose.export.flatbuffer import op_histogram, operators, order_outputs_by_signature
+from tfpose.export.flatbuffer import (
+    io_details,
+    op_histogram,
+    operators,
+    order_outputs_by_signature,
+)
 
 _INPUT_SIGNS = (lq.quantizers.SteSign, lq.quantizers.ApproxSign, lq.quantizers.SwishSign)
 _KERNEL_SIGNS = (*_INPUT_SIGNS, lq.quantizers.MagnitudeAwareSign)
@@ -246,19 +251,25 @@ def lce_report(model: tf.keras.Model, flatbuffer: bytes | None = None) -> dict:
 
 
 class LCEInterpreterRunner:
-    """Runs an LCE flatbuffer on the host; XNNPACK off, as on the LCE Android runtime.
+    """Runs any ``.tflite`` (LCE's custom ops or stock ones) on the host with LCE's interpreter.
 
-    ``Interpreter.predict`` itself loops over the leading batch axis (the converted model has
-    batch 1) and concatenates the results. Host timings are not phone latency.
+    Inputs are float32 images whatever the file's input type: quantised (uint8 / int8) inputs
+    are quantised here with the file's scale and zero point, and quantised outputs dequantised,
+    so callers always see float32. ``Interpreter.predict`` loops over the leading batch axis
+    (converted models have batch 1). XNNPACK is off by default, as on the LCE Android runtime;
+    float models can use it (``use_xnnpack=True``). Host timings are not phone latency.
     """
 
-    def __init__(self, flatbuffer: bytes, num_threads: int = 1, use_indirect_bgemm: bool = True):
+    def __init__(self, flatbuffer: bytes, num_threads: int = 1, use_indirect_bgemm: bool = True,
+                 use_xnnpack: bool = False):
         from larq_compute_engine.tflite.python.interpreter import Interpreter
 
         self.interpreter = Interpreter(
             flatbuffer, num_threads=num_threads, use_reference_bconv=False,
-            use_indirect_bgemm=use_indirect_bgemm, use_xnnpack=False,
+            use_indirect_bgemm=use_indirect_bgemm, use_xnnpack=use_xnnpack,
         )
+        details = io_details(flatbuffer)
+        self.inputs, self.outputs = details["inputs"], details["outputs"]
 
     def predict(self, inputs):
         """Batch ``[B, ...]`` array (list of arrays for several inputs) -> array or list."""
@@ -271,9 +282,32 @@ class LCEInterpreterRunner:
             if array.ndim != len(shape) or array.shape[1:] != tuple(shape[1:]) or not len(array):
                 raise ValueError(f"expected a batch of shape (B>0, {tuple(shape[1:])}), "
                                  f"got {array.shape}")
-        return self.interpreter.predict(arrays if len(arrays) > 1 else arrays[0])
+        arrays = [_quantize(a, d) for a, d in zip(arrays, self.inputs, strict=True)]
+        outputs = self.interpreter.predict(arrays if len(arrays) > 1 else arrays[0])
+        if isinstance(outputs, list):
+            return [_dequantize(o, d) for o, d in zip(outputs, self.outputs, strict=True)]
+        return _dequantize(outputs, self.outputs[0])
 
     __call__ = predict
+
+
+_INTEGER_TYPES = {"uint8": np.uint8, "int8": np.int8}
+
+
+def _quantize(array: np.ndarray, detail: dict) -> np.ndarray:
+    if detail["dtype"] not in _INTEGER_TYPES:
+        return array
+    dtype = _INTEGER_TYPES[detail["dtype"]]
+    info = np.iinfo(dtype)
+    q = np.round(array / detail["scale"][0] + detail["zero_point"][0])
+    return np.clip(q, info.min, info.max).astype(dtype)
+
+
+def _dequantize(array: np.ndarray, detail: dict) -> np.ndarray:
+    if detail["dtype"] not in _INTEGER_TYPES:
+        return array
+    return ((array.astype(np.float32) - detail["zero_point"][0])
+            * np.float32(detail["scale"][0])).astype(np.float32)
 
 
 def run_lce(flatbuffer: bytes, inputs, num_threads: int = 1, use_indirect_bgemm: bool = True):

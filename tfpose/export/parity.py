@@ -88,3 +88,58 @@ def rounding_sensitivity(model: tf.keras.Model, images: np.ndarray, codec: Heatm
         "max_keypoint_shift_px": max(r["max_keypoint_shift_px"] for r in runs),
         "max_relative_error": max(r["max_relative_error"] for r in runs),
     }
+
+
+# Stated tolerances of a converted file against its Keras model, measured on a trained
+# FasterPose (128x96, 64 synthetic crops): fp32 1.0 of keypoints within one heatmap pixel and
+# 6e-7 of the output range; fp16 0.998 and 5e-4; int8 0.976 and 1.0e-2.
+TOLERANCES = {
+    "fp32": {"keypoint_agreement": 0.99, "max_relative_error": 1e-4},
+    "fp16": {"keypoint_agreement": 0.98, "max_relative_error": 5e-3},
+    "int8": {"keypoint_agreement": 0.90, "max_relative_error": 5e-2},
+    # Binary models (LCE): a sign within rounding of 0 flips either way, so whole models agree
+    # statistically; tests/export/test_parity.py measures how much. Models that agree with
+    # themselves under rounding (rounding_sensitivity) must match closely, the others keep a
+    # sanity bound that a wrong conversion (padding, a mis-folded BatchNorm) fails.
+    "binary_stable": {"keypoint_agreement": 0.90, "images_identical": 0.75},
+    "binary_sensitive": {"keypoint_agreement": 0.50},
+}
+
+
+def output_parity(reference, candidate, info) -> dict:
+    """:func:`heatmap_parity` of a model's outputs of any kind described by ``info``
+    (:class:`tfpose.inference.model_info.ModelInfo`): top-down heatmaps, bottom-up outputs
+    (heatmap channels of every stride; the worst figures), or in-graph decoded keypoints
+    ``[N, K, 3]`` (agreement within one heatmap pixel's worth of input pixels)."""
+    if info.decoded:
+        codec = info.heatmap_codec()
+        stride = codec.input_size[0] / codec.heatmap_size[0]
+        reference, candidate = np.asarray(reference), np.asarray(candidate)
+        shift = np.linalg.norm(reference[..., :2] - candidate[..., :2], axis=-1) / stride
+        return {"keypoint_agreement": float((shift <= 1.0).mean()),
+                "max_keypoint_shift_px": float(shift.max()),
+                "max_score_error": float(np.abs(reference[..., 2] - candidate[..., 2]).max())}
+    if info.kind == "topdown":
+        return heatmap_parity(reference, candidate, info.heatmap_codec())
+    codec, k = info.bottomup_codec(), info.keypoint_set.num_keypoints
+    parts = [heatmap_parity(np.asarray(r)[..., :k], np.asarray(c)[..., :k],
+                            codec.heatmap_codec(stride))
+             for r, c, stride in zip(reference, candidate, codec.strides, strict=True)]
+    worst = {key: min(p[key] for p in parts) for key in ("images_identical",
+                                                          "keypoint_agreement")}
+    worst.update({key: max(p[key] for p in parts) for key in ("max_keypoint_shift_px",
+                                                              "max_relative_error")})
+    return worst
+
+
+def judge(parity: dict, tolerance: dict) -> list[str]:
+    """The tolerances ``parity`` misses, as readable lines (empty: it passes)."""
+    failures = []
+    for key, bound in tolerance.items():
+        if key not in parity:
+            continue
+        worse = parity[key] > bound if key.startswith("max_") else parity[key] < bound
+        if worse:
+            relation = "<=" if key.startswith("max_") else ">="
+            failures.append(f"{key} {parity[key]:.4g} (needs {relation} {bound})")
+    return failures

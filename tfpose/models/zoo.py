@@ -28,6 +28,9 @@ class ZooEntry:
     num_keypoints: int
     description: str
     mac_convention: str = "hrnet"  # how the model's paper counts "GFLOPs" (models/summary.py)
+    # What the outputs are, for decoding an untrained zoo model (trained ones carry their codec:
+    # tfpose.inference.model_info): "gaussian" or "sigmoid" heatmaps, or "bottomup".
+    output: str = "gaussian"
 
 
 MODELS: dict[str, ZooEntry] = {
@@ -38,14 +41,17 @@ MODELS: dict[str, ZooEntry] = {
                                  f"binary HRNet-W{w}: IR Bottleneck + MS-Block")
        for w in (18, 32)},
     "hourglass_hpm": ZooEntry(hourglass_hpm, (256, 256), 16,
-                              "binary hourglass with HPM blocks (Bulat & Tzimiropoulos)"),
+                              "binary hourglass with HPM blocks (Bulat & Tzimiropoulos)",
+                              output="sigmoid"),
     "hourglass_bottleneck_binary": ZooEntry(
         hourglass_bottleneck_binary, (256, 256), 16,
-        "binary hourglass with plain bottleneck blocks (the HPM paper's baseline)"),
+        "binary hourglass with plain bottleneck blocks (the HPM paper's baseline)",
+        output="sigmoid"),
     **{f"litepose_{v}": ZooEntry(partial(litepose, variant=v), (size, size), 17,
                                  f"LitePose-{v.upper()}: bottom-up, 7x7 MobileNetV2-style "
                                  "backbone, fusion deconv head (heatmaps + tags at 1/4, "
-                                 "heatmaps at 1/2)", mac_convention="ptflops")
+                                 "heatmaps at 1/2)", mac_convention="ptflops",
+                                 output="bottomup")
        for v, size in (("xs", 256), ("s", 448), ("m", 448), ("l", 512))},
     **{f"simplebaseline_r{d}": ZooEntry(partial(simple_baseline, depth=d), (256, 192), 17,
                                         f"SimpleBaseline ResNet-{d}: three deconvs to 1/4 "
@@ -54,7 +60,8 @@ MODELS: dict[str, ZooEntry] = {
     "fasterpose": ZooEntry(
         fasterpose, (256, 192), 17,
         "FasterPose: ResNet-50, sigmoid heatmap logits at 1/8 predicted from 1/32 features "
-        "(decode: HeatmapCodec(output='sigmoid', heatmap_size=(H/8, W/8), sigma=1))"),
+        "(decode: HeatmapCodec(output='sigmoid', heatmap_size=(H/8, W/8), sigma=1))",
+        output="sigmoid"),
 }
 
 

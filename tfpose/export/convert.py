@@ -1,0 +1,169 @@
+"""From a trained Keras model to a ``.tflite`` a phone runs, with a report of what came out.
+
+* Binary models (any Larq layer meant to be binary) go through Larq Compute Engine
+  (:func:`tfpose.export.lce.convert_to_lce`, ``target="arm"``), float32 in and out; every
+  ``QuantConv2D`` must become an ``LceBconv2d`` op, else :class:`ConversionError` names the
+  layers and why (:func:`tfpose.export.lce.lce_report`).
+* Float models (HRNet, LitePose, FasterPose, SimpleBaseline) go through the TFLite converter:
+  ``fp32``; ``fp16`` (weights stored as float16, computed in float32 or float16 by the
+  runtime); or ``int8``, full-integer quantisation calibrated on a representative set of model
+  inputs from the training data, with ``uint8`` input (the models normalise inside the graph,
+  so camera pixels go in as they are: calibration on 0-255 images gives a scale near 1 and zero
+  point 0; the report has the exact parameters) and float32 outputs. An op that has no
+  int8 kernel fails the conversion, named in the error.
+* ``with_decoder``: top-down models get the in-graph decoder (:mod:`tfpose.export.decoder`), so
+  the file outputs ``[1, K, 3]`` keypoints in input pixels. Not with int8: full-integer
+  quantisation would also quantise the decoder (measured on FasterPose: argmax ties among int8
+  values and one scale for pixel coordinates and scores moved keypoints by tens of pixels), so
+  int8 files output dequantised heatmaps and the app decodes them (the codec's decoders, or the
+  Android demo's port of them).
+
+Every file carries its :class:`~tfpose.inference.model_info.ModelInfo` as TFLite metadata.
+:func:`conversion_report` describes a flatbuffer: op histogram, size, binary share, inputs and
+outputs with shapes, types and quantisation parameters.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from tfpose.export.decoder import with_decoder
+from tfpose.export.flatbuffer import io_details, op_histogram, order_outputs_by_signature
+from tfpose.export.lce import (
+    ConversionError,
+    _first_line,
+    _save_inference_graph,
+    binary_layers,
+    convert_to_lce,
+    lce_report,
+)
+from tfpose.inference.model_info import ModelInfo, attach_to_tflite
+from tfpose.models.summary import model_summary
+
+QUANTIZATIONS = ("fp32", "fp16", "int8")
+# Op counts that say "binary" in a report; float convs are everything else that multiplies.
+CONV_OPS = ("LceBconv2d", "CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "FULLY_CONNECTED")
+
+
+@dataclass
+class Conversion:
+    """A converted model: the flatbuffer, its report and the Keras model it computes."""
+
+    flatbuffer: bytes
+    report: dict
+    keras_model: tf.keras.Model  # with the decoder when one was baked in
+
+
+def is_binary_model(model: tf.keras.Model) -> bool:
+    return bool(binary_layers(model))
+
+
+def convert(model: tf.keras.Model, info: ModelInfo, *, quantization: str = "fp32",
+            decoder: bool = False, representative: Callable[[], Iterable] | None = None,
+            target: str = "arm") -> Conversion:
+    """Convert ``model`` (module docstring).
+
+    Args:
+      model: a built Keras model with a fixed input size.
+      info: its model information (written into the file; ``decoded`` is set from ``decoder``).
+      quantization: ``fp32``, ``fp16`` or ``int8`` (float models; binary models take fp32).
+      decoder: bake the heatmap decoder into the graph (top-down models).
+      representative: for ``int8``: a function returning an iterable of ``[H, W, 3]`` float32
+        model inputs (RGB, 0-255) from the training data, 50 to a few hundred of them.
+      target: LCE target for binary models (``arm`` or ``xcore``).
+    Raises:
+      ConversionError: the converter refused, an op blocks int8, a binary layer stayed float,
+        or the options do not fit the model.
+    """
+    if quantization not in QUANTIZATIONS:
+        raise ConversionError(f"quantization must be one of {QUANTIZATIONS}, got "
+                              f"{quantization!r}")
+    binary = is_binary_model(model)
+    if binary and quantization != "fp32":
+        raise ConversionError(f"{model.name} is a binary model: it converts through LCE with "
+                              "float32 activations around its binary layers; fp16 and int8 are "
+                              "for float models")
+    if quantization == "int8" and decoder:
+        raise ConversionError("--with-decoder needs float arithmetic after the network; an int8 "
+                              "file outputs float32 heatmaps for the app to decode (convert it "
+                              "without --with-decoder, or use fp16 / fp32 with the decoder)")
+    if quantization == "int8" and representative is None:
+        raise ConversionError("int8 needs a representative dataset (model inputs from the "
+                              "training data) to calibrate its activation ranges")
+    deployed = model
+    if decoder:
+        if info.kind != "topdown":
+            raise ConversionError(f"--with-decoder bakes the top-down heatmap decoder into the "
+                                  f"graph; {model.name} is {info.kind} (its grouping runs on the "
+                                  "host: tfpose.codecs.associative_embedding)")
+        try:
+            deployed = with_decoder(model, info.heatmap_codec())
+        except ValueError as e:
+            raise ConversionError(str(e)) from None
+    if binary:
+        flatbuffer = convert_to_lce(deployed, target=target)
+        _check_binarised(model, convert_to_lce(model, target=target) if decoder else flatbuffer)
+        converter = f"larq-compute-engine {_version('larq_compute_engine')}, target {target}"
+    else:
+        flatbuffer = _tflite(deployed, quantization, representative)
+        converter = f"tensorflow-lite {tf.__version__}, {quantization}"
+    flatbuffer = attach_to_tflite(flatbuffer, info.replace(decoded=decoder))
+    report = {"model": model.name, "kind": info.kind, "keypoints": info.keypoints,
+              "quantization": quantization, "decoder": decoder, "converter": converter,
+              **conversion_report(flatbuffer)}
+    summary = model_summary(model)
+    report.update(params=summary["params"], macs=summary["macs"],
+                  binary_mac_share=round(summary["binary_share"], 4))
+    return Conversion(flatbuffer, report, deployed)
+
+
+def conversion_report(flatbuffer: bytes) -> dict:
+    """Size, op histogram, binary share of the conv ops, inputs and outputs of a flatbuffer."""
+    ops = op_histogram(flatbuffer)
+    convs = sum(ops.get(name, 0) for name in CONV_OPS)
+    return {"flatbuffer_bytes": len(flatbuffer), "ops": dict(sorted(ops.items())),
+            "binary_conv_share": round(ops.get("LceBconv2d", 0) / convs, 4) if convs else 0.0,
+            **io_details(flatbuffer)}
+
+
+def _check_binarised(model: tf.keras.Model, flatbuffer: bytes) -> None:
+    report = lce_report(model, flatbuffer)
+    if report["not_binarised"] or report["lce_bconv2d"] < report["quant_conv2d"]:
+        details = "; ".join(f"{entry['layer']}: {', '.join(entry['reasons'])}"
+                            for entry in report["not_binarised"]) or (
+            f"{report['lce_bconv2d']} LceBconv2d ops for {report['quant_conv2d']} QuantConv2D")
+        raise ConversionError(f"{model.name}: layers meant to be binary stayed float ({details})")
+
+
+def _tflite(model: tf.keras.Model, quantization: str, representative=None) -> bytes:
+    """TFLite conversion of the batch-1 inference graph (outputs kept in the model's order)."""
+    with tempfile.TemporaryDirectory() as saved_model_dir:
+        _save_inference_graph(model, saved_model_dir)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
+        if quantization == "fp16":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.target_spec.supported_types = [tf.float16]
+        elif quantization == "int8":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.representative_dataset = lambda: (
+                [np.asarray(x, np.float32)[None]] for x in representative())
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            converter.inference_input_type = tf.uint8
+        try:
+            flatbuffer = converter.convert()
+        except Exception as exc:
+            what = "an op has no int8 kernel: " if quantization == "int8" else ""
+            raise ConversionError(f"cannot convert model '{model.name}' to TFLite "
+                                  f"{quantization}: {what}{_first_line(exc)}") from exc
+    return order_outputs_by_signature(flatbuffer)
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package.replace("_", "-"))
