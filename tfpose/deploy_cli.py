@@ -1,4 +1,5 @@
-"""The deployment subcommands of ``tfpose``: ``convert`` (also ``python convert/to_lce.py``).
+"""The deployment subcommands of ``tfpose``: ``convert`` (also ``python convert/to_lce.py``),
+``predict``, ``evaluate`` and ``benchmark``.
 
 Kept apart from :mod:`tfpose.cli` (data and model inspection); :func:`add_parsers` registers
 them on the same parser, so errors and exit statuses follow :func:`tfpose.cli.main`.
@@ -46,6 +47,47 @@ def cmd_convert(args) -> None:
         print(f"parity on {parity['inputs']} inputs ({parity['profile']}): {figures}: passed")
 
 
+def cmd_predict(args) -> None:
+    from tfpose.inference.predict_job import predict_inputs
+    from tfpose.inference.predictor import PosePredictor, load_model_file
+
+    predictor = PosePredictor(load_model_file(args.model, threads=args.threads),
+                              flip_test=args.flip_test)
+    summary = predict_inputs(predictor, args.input, args.out, boxes_file=args.boxes,
+                             ann_file=args.ann, box_threshold=args.box_threshold,
+                             min_score=args.min_score)
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        print(f"{summary['persons']} persons in {summary['images']} image(s); drawn into "
+              f"{args.out}, results in {summary['results']}")
+
+
+def cmd_evaluate(args) -> None:
+    from tfpose.inference.evaluate_job import evaluate_model
+    from tfpose.inference.predictor import load_model_file
+
+    metrics = evaluate_model(load_model_file(args.model, threads=args.threads), args.dataset,
+                             args.data_root, flip_test=not args.no_flip_test,
+                             boxes_file=args.boxes, max_images=args.max_images)
+    if args.json:
+        print(json.dumps(metrics, indent=1))
+        return
+    shown = [k for k in ("AP", "AP50", "AP75", "PCKh@0.5", "PCK@0.5", "PCK_box@0.05")
+             if k in metrics]
+    print(f"{metrics['model']} on {metrics['dataset']} ({metrics['boxes']} boxes, flip test "
+          f"{'on' if metrics['flip_test'] else 'off'}, {metrics['kernels']}):")
+    for key in shown:
+        print(f"  {key:<14}{100 * metrics[key]:6.1f}")
+
+
+def cmd_benchmark(args) -> None:
+    from tfpose.benchmark import benchmark, table
+
+    rows = benchmark(args.models, threads=args.threads, runs=args.runs, warmup=args.warmup)
+    print(json.dumps(rows, indent=1) if args.json else table(rows))
+
+
 def add_parsers(sub, parse_size) -> None:
     from tfpose.engine.datasets import DATASETS
     from tfpose.export.convert import QUANTIZATIONS
@@ -76,3 +118,44 @@ def add_parsers(sub, parse_size) -> None:
     p.add_argument("--no-parity", action="store_true", help="skip the parity check")
     p.add_argument("--json", action="store_true", help="print the report as json")
     p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("predict", help="draw predicted skeletons on an image, a folder of "
+                       "images or a video, and write COCO results")
+    p.add_argument("--model", type=Path, required=True, help=".keras or .tflite model")
+    p.add_argument("input", type=Path, help="an image, a folder of images or a video")
+    p.add_argument("--out", type=Path, required=True, help="folder for drawings and results")
+    p.add_argument("--boxes", type=Path, help="top-down: person boxes, a COCO detection json "
+                   "(default: the whole image is one person)")
+    p.add_argument("--ann", type=Path, help="COCO annotation json giving the image ids of "
+                   "--boxes by file name (default: numeric file names are ids)")
+    p.add_argument("--box-threshold", type=float, default=0.5,
+                   help="skip boxes scored below this (default: %(default)s)")
+    p.add_argument("--min-score", type=float, default=0.1,
+                   help="bottom-up: draw persons scored above this (default: %(default)s)")
+    p.add_argument("--flip-test", action="store_true", help="also run the mirrored input")
+    p.add_argument("--threads", type=int, default=1, help=".tflite interpreter threads")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="score a .keras or .tflite model on a dataset's "
+                       "validation split (COCO AP, CrowdPose AP, MPII PCKh, synthetic PCK)")
+    p.add_argument("--model", type=Path, required=True, help=".keras or .tflite model")
+    p.add_argument("--dataset", choices=DATASETS, default="synthetic")
+    p.add_argument("--data-root", type=Path, help="dataset folder (tfpose.engine.datasets)")
+    p.add_argument("--boxes", type=Path, help="top-down: detector boxes (COCO detection json) "
+                   "instead of ground-truth boxes")
+    p.add_argument("--no-flip-test", action="store_true", help="without the flip test")
+    p.add_argument("--max-images", type=int, help="only the first N validation images")
+    p.add_argument("--threads", type=int, default=1, help=".tflite interpreter threads")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("benchmark", help="host latency of .tflite files, interleaved in one "
+                       "process (any .tflite, ours or a peer's)")
+    p.add_argument("models", nargs="+", type=Path, help=".tflite files")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--runs", type=int, default=20, help="timed runs per model")
+    p.add_argument("--warmup", type=int, default=3, help="untimed rounds first")
+    p.add_argument("--json", action="store_true",
+                   help="a list of {model, median_ms, min_ms, max_ms, size_bytes, macs, ...}")
+    p.set_defaults(func=cmd_benchmark)

@@ -65,12 +65,20 @@ class TopDownData:
         return self.train.keypoint_set.num_keypoints
 
 
+def read_persons(files: DatasetFiles, ann_file, image_dir) -> PersonRecords:
+    """The persons of one split of ``files`` with the dataset's reader."""
+    if files.name == "mpii":
+        return read_mpii_persons(ann_file, image_dir)
+    if files.name == "crowdpose":
+        return read_crowdpose_persons(ann_file, image_dir)
+    return read_coco_persons(ann_file, image_dir, files.keypoint_set)
+
+
 def load_topdown_data(args) -> TopDownData:
     """Locate and read ``--data`` (see :mod:`tfpose.engine.datasets` for the layouts)."""
     files = locate_dataset(args.data, args.data_root, synthetic_images=args.synthetic_images)
-    read = {"mpii": read_mpii_persons, "crowdpose": read_crowdpose_persons}.get(
-        files.name, lambda ann, images: read_coco_persons(ann, images, files.keypoint_set))
-    train, val = read(files.train_ann, files.train_images), read(files.val_ann, files.val_images)
+    train = read_persons(files, files.train_ann, files.train_images)
+    val = read_persons(files, files.val_ann, files.val_images)
     for split, records, ann in (("training", train, files.train_ann),
                                 ("validation", val, files.val_ann)):
         if len(records) == 0:

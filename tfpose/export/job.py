@@ -23,18 +23,16 @@ import numpy as np
 import tensorflow as tf
 
 from tfpose.data.bottomup import bottomup_dataset
-from tfpose.data.coco import read_coco_persons
-from tfpose.data.crowdpose import read_crowdpose_persons
 from tfpose.data.image_records import read_coco_images
-from tfpose.data.mpii import read_mpii_persons
 from tfpose.data.topdown import topdown_dataset
 from tfpose.engine.checkpoints import (
     load_keras_model,
     write_bytes_atomically,
     write_json_atomically,
 )
-from tfpose.engine.datasets import locate_dataset
+from tfpose.engine.datasets import SYNTHETIC_IMAGES, locate_dataset
 from tfpose.engine.run import default_model_path
+from tfpose.engine.topdown import read_persons
 from tfpose.errors import DataError, TfposeError
 from tfpose.export.convert import Conversion, convert, is_binary_model
 from tfpose.export.lce import LCEInterpreterRunner
@@ -99,7 +97,10 @@ def model_inputs(info: ModelInfo, data: str = "synthetic", data_root=None, *,
                  split: str = "val", count: int = PARITY_INPUTS) -> np.ndarray:
     """``[N, H, W, 3]`` float32 inputs made by the validation pipeline from a dataset's split:
     person crops (top-down) or fitted whole images (bottom-up)."""
-    files = locate_dataset(data, data_root, synthetic_images=(1200, 64))
+    # The training scripts' synthetic splits; the training one only when it is read.
+    files = locate_dataset(data, data_root,
+                           synthetic_images=(SYNTHETIC_IMAGES[0] if split == "train" else 1,
+                                             SYNTHETIC_IMAGES[1]))
     if files.keypoint_set.name != info.keypoints:
         raise DataError(f"--data {data}", f"has {files.keypoint_set.name} keypoints, the model "
                         f"{info.keypoints}")
@@ -109,9 +110,8 @@ def model_inputs(info: ModelInfo, data: str = "synthetic", data_root=None, *,
         records = read_coco_images(ann, images, files.keypoint_set)
         dataset = bottomup_dataset(records, info.bottomup_codec(), batch_size=count)
     else:
-        read = {"mpii": read_mpii_persons, "crowdpose": read_crowdpose_persons}.get(
-            files.name, lambda a, i: read_coco_persons(a, i, files.keypoint_set))
-        dataset = topdown_dataset(read(ann, images), info.heatmap_codec(), batch_size=count)
+        dataset = topdown_dataset(read_persons(files, ann, images), info.heatmap_codec(),
+                                  batch_size=count)
     return next(iter(dataset))["image"].numpy()
 
 

@@ -183,20 +183,26 @@ def _text(value) -> str:
 
 def guess_info(model: tf.keras.Model, source="model") -> ModelInfo:
     """Model information from a Keras model's shapes alone (module docstring)."""
-    (height, width), outputs = model.input_shape[1:3], model.outputs
-    shapes = [tuple(o.shape[1:]) for o in outputs]
+    return guess_from_shapes(model.input_shape[1:3], [tuple(o.shape[1:]) for o in model.outputs],
+                             model.name, source)
+
+
+def guess_from_shapes(input_size, output_shapes, name: str = "", source="model") -> ModelInfo:
+    """:func:`guess_info` from ``(H, W)`` and the outputs' ``(h, w, C)`` shapes."""
+    height, width = (int(v) for v in input_size)
+    shapes = [tuple(int(v) for v in shape) for shape in output_shapes]
     if len(shapes) == 1:
         h, w, k = shapes[0]
         keypoints = _keypoints_for(k, source)
         log.warning("%s carries no tfpose information: assuming a top-down model with Gaussian "
                     "heatmaps, sigma 2 (%s keypoints)", source, keypoints)
         codec = HeatmapCodec(input_size=(height, width), heatmap_size=(h, w))
-        return topdown_info(codec, KEYPOINT_SETS[keypoints], model.name)
+        return topdown_info(codec, KEYPOINT_SETS[keypoints], name)
     k = shapes[1][-1]
     strides = tuple(height // s[0] for s in shapes)
     log.warning("%s carries no tfpose information: assuming a bottom-up model, sigma 2", source)
     codec = BottomUpCodec(input_size=(height, width), strides=strides)
-    return bottomup_info(codec, KEYPOINT_SETS[_keypoints_for(k, source)], model.name)
+    return bottomup_info(codec, KEYPOINT_SETS[_keypoints_for(k, source)], name)
 
 
 def _keypoints_for(count: int, source) -> str:

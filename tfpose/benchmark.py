@@ -1,0 +1,133 @@
+"""Host latency of ``.tflite`` files, side by side: ``tfpose benchmark A.tflite B.tflite ...``.
+
+All files load in one process and run interleaved (one invocation of each in turn, after
+``warmup`` rounds), so a slow moment of the machine hits every model alike. Files with LCE's
+binary ops run LCE's binary kernels with indirect BGEMM (on x86 its default binary path is about
+7x slower, REFERENCE) and XNNPACK off, as on the LCE Android runtime; other files run with
+XNNPACK. Any ``.tflite`` works, so a peer's model can stand beside ours. Every figure carries
+where and how it was measured (host CPU, threads, kernels): these are host figures, not phone
+latency; ``benchmarks/device/`` measures phones.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from tfpose.errors import DataError
+from tfpose.export.flatbuffer import io_details, op_histogram
+
+
+def host_cpu() -> str:
+    """``"x86_64, Intel(R) Xeon(R) ..."``: the architecture and, where known, the CPU model."""
+    name = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith(("model name", "hardware")):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.machine()}, {name}" if name else platform.machine()
+
+
+class _Timed:
+    """One file ready to time."""
+
+    def __init__(self, path: Path, threads: int):
+        from larq_compute_engine.tflite.python.interpreter import Interpreter
+
+        if not path.is_file():
+            raise DataError(path, "model file not found")
+        flatbuffer = path.read_bytes()
+        try:
+            ops = op_histogram(flatbuffer)
+            details = io_details(flatbuffer)
+        except Exception as e:  # flatbuffers raises plain errors on garbage
+            raise DataError(path, f"not a readable .tflite flatbuffer ({type(e).__name__})") \
+                from None
+        self.path, self.size = path, len(flatbuffer)
+        self.binary = "LceBconv2d" in ops
+        self.kernels = "LCE indirect BGEMM" if self.binary else "XNNPACK"
+        try:
+            self.interpreter = Interpreter(flatbuffer, num_threads=threads,
+                                           use_reference_bconv=False, use_indirect_bgemm=True,
+                                           use_xnnpack=not self.binary)
+        except (RuntimeError, ValueError) as e:
+            raise DataError(path, f"the interpreter cannot load it: {e}") from None
+        rng = np.random.default_rng(0)
+        self.inputs = [_random_input(d, rng) for d in details["inputs"]]
+        self.times: list[float] = []
+
+    def run(self) -> float:
+        start = time.perf_counter()
+        self.interpreter.predict(self.inputs if len(self.inputs) > 1 else self.inputs[0])
+        return time.perf_counter() - start
+
+
+def _random_input(detail: dict, rng) -> np.ndarray:
+    shape = detail["shape"]
+    if detail["dtype"] in ("uint8", "int8"):
+        info = np.iinfo(detail["dtype"])
+        return rng.integers(info.min, info.max, shape, endpoint=True).astype(detail["dtype"])
+    return rng.uniform(0, 255, shape).astype(np.float32)
+
+
+def benchmark(paths, *, threads: int = 1, runs: int = 20, warmup: int = 3,
+              progress: bool = True) -> list[dict]:
+    """Interleaved latency of every file (module docstring).
+
+    Returns one dict per file: ``model``, ``median_ms``, ``min_ms``, ``max_ms``, ``runs``,
+    ``size_bytes``, ``macs`` (from the conversion report beside the file, when there is one),
+    ``binary``, ``kernels``, ``threads`` and ``measured_on`` (the label every figure carries).
+    """
+    if threads < 1 or runs < 1 or warmup < 0:
+        raise ValueError(f"need threads >= 1, runs >= 1, warmup >= 0; got {threads}, {runs}, "
+                         f"{warmup}")
+    models = [_Timed(Path(p), threads) for p in paths]
+    if not models:
+        raise ValueError("no model to benchmark")
+    for _ in range(warmup):
+        for model in models:
+            model.run()
+    for _ in tqdm(range(runs), desc="benchmark", unit="round", disable=not progress):
+        for model in models:
+            model.times.append(model.run())
+    cpu = host_cpu()
+    return [_row(model, threads, cpu) for model in models]
+
+
+def _row(model: _Timed, threads: int, cpu: str) -> dict:
+    ms = [1e3 * t for t in model.times]
+    label = f"{cpu}; {threads} thread(s), {model.kernels}; host, not a phone"
+    return {"model": str(model.path), "median_ms": round(statistics.median(ms), 3),
+            "min_ms": round(min(ms), 3), "max_ms": round(max(ms), 3), "runs": len(ms),
+            "size_bytes": model.size, "macs": _macs(model.path), "binary": model.binary,
+            "kernels": model.kernels, "threads": threads, "measured_on": label}
+
+
+def _macs(path: Path) -> int | None:
+    report = path.with_suffix(".json")
+    try:
+        return int(json.loads(report.read_text())["macs"]) if report.is_file() else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def table(rows: list[dict]) -> str:
+    """A plain-text table of :func:`benchmark` rows."""
+    lines = [f"{'model':<40}{'median ms':>11}{'min':>9}{'max':>9}{'MB':>8}{'GMACs':>8}  kernels"]
+    for row in rows:
+        macs = f"{row['macs'] / 1e9:.3f}" if row["macs"] else "-"
+        lines.append(f"{Path(row['model']).name:<40}{row['median_ms']:>11.2f}"
+                     f"{row['min_ms']:>9.2f}{row['max_ms']:>9.2f}"
+                     f"{row['size_bytes'] / 1e6:>8.2f}{macs:>8}  {row['kernels']}")
+    lines.append(f"measured on {rows[0]['measured_on'].split(';')[0]}, {rows[0]['runs']} "
+                 f"interleaved runs each: host figures, not phone latency")
+    return "\n".join(lines)

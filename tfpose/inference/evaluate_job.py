@@ -1,0 +1,70 @@
+"""``tfpose evaluate``: any of our model files, Keras or ``.tflite``, on a dataset's validation
+split with the training scripts' evaluators, so a converted file is scored by the same code as
+the model it came from.
+
+Top-down: :class:`tfpose.engine.evaluation.TopDownEvaluator` on ground-truth boxes, or on a
+detector's boxes (``boxes_file``, COCO and CrowdPose: AP only, as there is no ground truth per
+box). Bottom-up: :class:`tfpose.engine.bottomup_evaluation.BottomUpEvaluator`. Metrics: COCO AP
+(pycocotools), CrowdPose AP (xtcocotools), MPII PCKh@0.5 (with ``annot/gt_valid.mat``), PCK@0.5
+on synthetic figures. Files converted ``--with-decoder`` output keypoints, not heatmaps: evaluate
+the file converted without it (the same network).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from tfpose.data.coco import load_coco, read_detections
+from tfpose.engine.bottomup_evaluation import BottomUpEvaluator
+from tfpose.engine.datasets import locate_dataset
+from tfpose.engine.evaluation import TopDownEvaluator
+from tfpose.engine.topdown import read_persons
+from tfpose.errors import DataError
+from tfpose.inference.predictor import LoadedModel
+
+SYNTHETIC_VAL_IMAGES = 64  # the bundled validation split the training scripts use
+
+
+def evaluate_model(model: LoadedModel, dataset: str, data_root=None, *, flip_test: bool = True,
+                   boxes_file=None, max_images: int | None = None) -> dict:
+    """The dataset's metrics for ``model`` (module docstring), with what was run."""
+    info = model.info
+    if info.decoded:
+        raise DataError(model.path, "outputs decoded keypoints (converted --with-decoder); "
+                        "evaluate the file converted without --with-decoder (same network)")
+    # Only the validation split is read: the synthetic training split is not generated in full.
+    files = locate_dataset(dataset, data_root, synthetic_images=(1, SYNTHETIC_VAL_IMAGES))
+    if files.keypoint_set.name != info.keypoints:
+        raise DataError(model.path, f"predicts {info.keypoints} keypoints; --dataset "
+                        f"{dataset} has {files.keypoint_set.name}")
+    start = time.perf_counter()
+    if info.kind == "bottomup":
+        if boxes_file is not None:
+            raise DataError(boxes_file, "a bottom-up model takes no person boxes")
+        evaluator = BottomUpEvaluator(files.val_ann, files.val_images, info.bottomup_codec(),
+                                      dataset=dataset, flip_test=flip_test,
+                                      max_images=max_images)
+        metrics = evaluator(model.run)
+    else:
+        codec = info.heatmap_codec()
+        if boxes_file is not None:
+            if not files.coco_format:
+                raise DataError(boxes_file, "detector boxes are for COCO-format datasets")
+            records = read_detections(boxes_file, load_coco(files.val_ann, files.keypoint_set),
+                                      files.val_images, files.keypoint_set)
+        else:
+            records = read_persons(files, files.val_ann, files.val_images)
+        if max_images is not None:
+            keep = sorted(set(records.image_ids.tolist()))[:max_images]
+            records = records.select(np.isin(records.image_ids, keep))
+        evaluator = TopDownEvaluator(files, records, codec, flip_test=flip_test,
+                                     batch_size=1 if model.format == "tflite" else 32)
+        metrics = evaluator(lambda images: model.run(images)[0])
+        if boxes_file is not None:  # no ground truth per detected box: PCKs mean nothing
+            metrics = {k: v for k, v in metrics.items() if not k.startswith("PCK")}
+    return {"model": str(model.path), "format": model.format, "kernels": model.kernels,
+            "dataset": dataset, "metric": evaluator.primary, "flip_test": flip_test,
+            "boxes": str(boxes_file) if boxes_file else "ground truth",
+            "seconds": round(time.perf_counter() - start, 1), **metrics}

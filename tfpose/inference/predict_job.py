@@ -1,0 +1,174 @@
+"""``tfpose predict``: skeletons drawn on images, a folder of images or a video, plus a COCO
+results json.
+
+* Top-down models crop each person box of ``--boxes`` (a COCO detection results json:
+  ``[{"image_id", "bbox": [x, y, w, h], "score", "category_id"}]``) or, without boxes, treat the
+  whole image as one person. An image's id is found by its file name in ``--ann`` (a COCO
+  annotation json) or, without it, read from a numeric file name (COCO's ``000000000139.jpg``
+  is image 139). Boxes scored below ``box_threshold`` are skipped.
+* Bottom-up models find every person themselves; persons scored at or below ``min_score`` are
+  not drawn (all are written to the json).
+* Videos (``.mp4``, ``.avi``, ...) are read frame by frame; the drawn video is written as mp4
+  and each frame's persons go to the json with the frame index as ``image_id``.
+
+Outputs in ``out``: ``<name>.jpg`` per image or ``<name>.mp4`` per video, and
+``results.json`` (standard COCO keypoint results, with ``file_name`` added).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from tfpose.data.coco import read_json
+from tfpose.engine.checkpoints import write_json_atomically
+from tfpose.errors import DataError
+from tfpose.inference.images import IMAGE_SUFFIXES, VIDEO_SUFFIXES, list_images, read_rgb
+from tfpose.inference.predictor import Person, PosePredictor
+from tfpose.visualize import draw_skeleton
+
+log = logging.getLogger("tfpose")
+
+DRAW_MIN_KEYPOINT_SCORE = 0.2  # joints below are left out of drawings (still in the json)
+
+
+def predict_inputs(predictor: PosePredictor, source, out, *, boxes_file=None, ann_file=None,
+                   box_threshold: float = 0.5, min_score: float = 0.1) -> dict:
+    """Run ``predictor`` on ``source`` (image, folder or video) and write ``out`` (module doc).
+
+    Returns ``{"images", "persons", "outputs": [files], "results": path}``.
+    """
+    source, out = Path(source), Path(out)
+    if not source.exists():
+        raise DataError(source, "input not found (an image, a folder of images or a video)")
+    boxes = _boxes(boxes_file, box_threshold) if boxes_file else None
+    if boxes is not None and not predictor.top_down:
+        log.warning("%s: a bottom-up model finds persons itself; --boxes is not used",
+                    boxes_file)
+    out.mkdir(parents=True, exist_ok=True)
+    results, written, frames = [], [], 0
+    if source.is_file() and source.suffix.lower() in VIDEO_SUFFIXES:
+        frames, persons = _video(predictor, source, out, min_score, results)
+        written.append(out / f"{source.stem}.mp4")
+    else:
+        paths = [source] if source.is_file() else list_images(source)
+        if source.is_file() and source.suffix.lower() not in IMAGE_SUFFIXES:
+            raise DataError(source, f"not an image ({', '.join(IMAGE_SUFFIXES)}) or video "
+                            f"({', '.join(VIDEO_SUFFIXES)})")
+        ids = _image_ids(paths, ann_file)
+        persons = 0
+        for path in tqdm(paths, desc="predict", unit="image", disable=len(paths) < 2):
+            image = read_rgb(path)
+            image_id = ids[path.name]
+            found = _predict(predictor, image, boxes, image_id)
+            persons += len(found)
+            results += _results(found, image_id, path.name)
+            target = out / f"{path.stem}.jpg"
+            _write_image(target, _draw(image, found, predictor, min_score))
+            written.append(target)
+        frames = len(paths)
+    results_path = write_json_atomically(out / "results.json", results)
+    return {"images": frames, "persons": persons, "outputs": [str(p) for p in written],
+            "results": str(results_path)}
+
+
+def _predict(predictor, image, boxes, image_id) -> list[Person]:
+    if not predictor.top_down or boxes is None:
+        return predictor(image)
+    found = boxes.get(image_id, [])
+    if not found:
+        return []
+    return predictor(image, [b for b, _ in found], [s for _, s in found])
+
+
+def _boxes(path, threshold: float) -> dict[int, list]:
+    detections = read_json(path)
+    if not isinstance(detections, list):
+        raise DataError(path, "expected a COCO detection results list [{image_id, bbox, score}]")
+    boxes = defaultdict(list)
+    for i, det in enumerate(detections):
+        if not isinstance(det, dict) or not {"image_id", "bbox", "score"} <= det.keys():
+            raise DataError(path, f"detection #{i} lacks image_id, bbox or score")
+        bbox = np.asarray(det["bbox"], np.float64)
+        if bbox.shape != (4,) or not np.isfinite(bbox).all():
+            raise DataError(path, f"detection #{i}: bbox must be 4 numbers [x, y, w, h]",
+                            "bbox")
+        if det.get("category_id", 1) == 1 and det["score"] >= threshold and min(bbox[2:]) > 0:
+            boxes[int(det["image_id"])].append((bbox, float(det["score"])))
+    return boxes
+
+
+def _image_ids(paths: list[Path], ann_file) -> dict[str, int]:
+    if ann_file is not None:
+        data = read_json(ann_file)
+        if not isinstance(data, dict) or not isinstance(data.get("images"), list):
+            raise DataError(ann_file, "expected a COCO annotation json with an 'images' list")
+        by_name = {Path(im["file_name"]).name: int(im["id"]) for im in data["images"]}
+        missing = [p.name for p in paths if p.name not in by_name]
+        if missing:
+            raise DataError(ann_file, f"has no image named {missing[0]} (and {len(missing) - 1} "
+                            "more)" if len(missing) > 1 else f"has no image named {missing[0]}")
+        return {p.name: by_name[p.name] for p in paths}
+    ids = {}
+    for index, path in enumerate(paths):
+        ids[path.name] = int(path.stem) if path.stem.isdigit() else index
+    return ids
+
+
+def _results(persons: list[Person], image_id: int, name: str) -> list[dict]:
+    return [{"image_id": image_id, "category_id": 1, "file_name": name,
+             "keypoints": [round(float(v), 2) for v in p.keypoints.reshape(-1)],
+             "score": round(p.score, 4)} for p in persons]
+
+
+def _draw(image: np.ndarray, persons: list[Person], predictor: PosePredictor,
+          min_score: float) -> np.ndarray:
+    shown = [p.keypoints for p in persons if p.score > min_score or predictor.top_down]
+    if not shown:
+        return image
+    return draw_skeleton(image, np.stack(shown), predictor.info.keypoint_set,
+                         min_score=DRAW_MIN_KEYPOINT_SCORE)
+
+
+def _write_image(path: Path, image_rgb: np.ndarray) -> None:
+    if not cv2.imwrite(str(path), cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)):
+        raise DataError(path, "could not write the drawn image")
+
+
+def _video(predictor, source: Path, out: Path, min_score: float, results: list):
+    capture = cv2.VideoCapture(str(source))
+    if not capture.isOpened():
+        raise DataError(source, "not a readable video")
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    writer, frames, persons = None, 0, 0
+    target = out / f"{source.stem}.mp4"
+    try:
+        with tqdm(total=count, desc="predict", unit="frame") as bar:
+            while True:
+                ok, frame = capture.read()
+                if not ok:
+                    break
+                image = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+                if writer is None:
+                    writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), fps,
+                                             (image.shape[1], image.shape[0]))
+                found = predictor(image)
+                persons += len(found)
+                results += _results(found, frames, f"{source.name}#{frames}")
+                writer.write(cv2.cvtColor(_draw(image, found, predictor, min_score),
+                                          cv2.COLOR_RGB2BGR))
+                frames += 1
+                bar.update()
+    finally:
+        capture.release()
+        if writer is not None:
+            writer.release()
+    if frames == 0:
+        raise DataError(source, "the video has no readable frame")
+    return frames, persons
