@@ -138,14 +138,14 @@ def markdown(tables: list[tuple[Ablation, dict[str, list[dict]]]], args) -> str:
         "ablated choice differs within an ablation. Figures are percent on the held-out "
         "validation figures with flip test, one per seed (then their mean): PCK@0.5 (error "
         "within half the torso) and PCK_box@0.05 (within 5% of the box's longer side, about "
-        "PCKh@0.5). The untrained model is the same for every seed of a variant up to its "
-        "initialisation. Training is not bit-reproducible (parallel input pipeline), so the "
-        "same command and seed twice differ too: the BiHRNet main job gave a student PCK@0.5 of "
-        "73.4 and 66.7 in two runs on this machine. Read a difference smaller than that as no "
-        "difference. Wall time, per seed, is the whole run on this host (data, "
-        "training, per-epoch validation, final evaluation), not a phone figure. These are "
-        "small-budget runs on synthetic data: they show which way a choice pushes early "
-        "training here, not what it is worth on COCO or MPII.",
+        "PCKh@0.5); untrained models differ between seeds by their initialisation only. "
+        "Training is not bit-reproducible (parallel input pipeline), so the same command and "
+        "seed twice differ too: the BiHRNet main job gave a student PCK@0.5 of 73.4 and 66.7 "
+        "in two runs on this machine. Read a difference smaller than that as no difference. "
+        "Wall time, per seed, is the whole run (data, training, per-epoch validation, final "
+        "evaluation) on a shared development machine, so it varies with what else ran; it is "
+        "not a phone figure. These are small-budget runs on synthetic data: they show which "
+        "way a choice pushes early training here, not what it is worth on COCO or MPII.",
     ]
     for ablation, variants in tables:
         done = [run for runs in variants.values() for run in runs if "error" not in run]

@@ -108,9 +108,23 @@ def test_refusals_are_named():
 def test_parity_judgement():
     assert judge({"keypoint_agreement": 0.995, "max_relative_error": 1e-6},
                  TOLERANCES["fp32"]) == []
-    failures = judge({"keypoint_agreement": 0.95, "max_relative_error": 0.2},
+    failures = judge({"confident_agreement": 0.95, "p99_relative_error": 0.2},
                      TOLERANCES["int8"])
-    assert failures == ["max_relative_error 0.2 (needs <= 0.05)"]
+    assert failures == ["p99_relative_error 0.2 (needs <= 0.05)"]
+    assert judge({"keypoint_agreement": 0.4}, TOLERANCES["binary_sensitive"]) == [
+        "keypoint_agreement 0.4 (needs >= 0.5)"]
+
+
+def test_a_file_beyond_tolerance_is_written_and_named(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TFPOSE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setitem(TOLERANCES, "fp32", {"keypoint_agreement": 1.01})  # unattainable
+    model_path = save_model_atomically(float_model(), tmp_path / "model.keras", INFO)
+    assert main(["convert", str(model_path)]) == 1
+    err = capsys.readouterr().err
+    assert "disagrees with the Keras model beyond the fp32 tolerance" in err
+    assert "keypoint_agreement 1 (needs >= 1.01)" in err
+    report = json.loads((tmp_path / "model.json").read_text())
+    assert report["parity"]["failures"] and (tmp_path / "model.tflite").is_file()
 
 
 def test_convert_command_writes_file_report_and_parity(tmp_path, monkeypatch, capsys):
