@@ -111,8 +111,8 @@ def test_parity_judgement():
     failures = judge({"confident_agreement": 0.95, "p99_relative_error": 0.2},
                      TOLERANCES["int8"])
     assert failures == ["p99_relative_error 0.2 (needs <= 0.05)"]
-    assert judge({"keypoint_agreement": 0.4}, TOLERANCES["binary_sensitive"]) == [
-        "keypoint_agreement 0.4 (needs >= 0.5)"]
+    assert judge({"keypoint_agreement": 0.2}, TOLERANCES["binary"]) == [
+        "keypoint_agreement 0.2 (needs >= 0.25)"]
 
 
 def test_a_file_beyond_tolerance_is_written_and_named(tmp_path, monkeypatch, capsys):

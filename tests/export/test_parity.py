@@ -7,20 +7,19 @@ Two kinds of check:
   Keras and LCE must then agree to float rounding (1e-5 of the output range). This is the
   rigorous part: the whole models only wire these units with real-valued ops.
 * **Whole models, statistical** (``test_lce_interpreter_matches_keras``; reduced depth where the
-  full model converts too slowly, the full models are converted in test_zoo_lce): 16 synthetic
+  full model converts too slowly, the full models are converted in test_zoo): 16 synthetic
   person crops after 4 epochs on them. A pre-sign value within rounding of 0 takes either sign
   depending on the float implementation and one flip changes everything downstream, so how
-  close a converted model can come depends on the model. ``rounding_sensitivity`` measures it
-  on Keras alone (real-valued weights moved by one float step). Models it finds stable (the
-  hourglasses) must match strictly: >= 3 in 4 crops identical to 1e-3 of the output range and
-  >= 90% of decoded keypoints within 1 heatmap pixel. Models that disagree with themselves
-  (BiHRNet) keep a sanity bound only, >= 1 in 4 crops identical and >= 50% of keypoints: a
-  wrong conversion (other padding, a BatchNorm folded wrongly) changes every crop. Measured:
-  BiHRNet-W18 (reduced) vs nudged Keras 0.875-0.92 of crops identical and 0.90-0.94 of
-  keypoints, LCE 0.63-0.83 and 0.83-0.92 (24 crops); BiHRNet-W32 (reduced, 2 blocks per
-  branch) nudged 0.96 of keypoints, LCE 0.44 of crops and 0.67 of keypoints (16 crops). LCE's
-  own rounding (folded BatchNorm, other summation orders, at every layer) moves values more
-  than a one-step nudge of the weights, so its disagreement is larger than that floor.
+  close a converted model comes depends on the model. Every model must pass the tolerance
+  ``tfpose convert`` applies (``TOLERANCES["binary"]``) and beat chance (outputs paired with
+  the wrong crop) four times over: a wrong conversion (other padding, a BatchNorm folded
+  wrongly) fails both. The hourglasses, which have agreed to float rounding on almost every
+  crop in every run, must also match strictly. Measured, LCE vs Keras, keypoints within one
+  heatmap pixel: BiHRNet-W18 (reduced) 0.78-0.92, BiHRNet-W32 (reduced, 2 blocks per branch)
+  0.50-0.84 (crops identical 0.44-0.69); chance 0.015-0.04. ``rounding_sensitivity`` (Keras
+  against itself with weights moved one float step) is printed beside a failure: it reads
+  0.88-1.0 of crops identical on these BiHRNets, so it does not predict LCE's disagreement,
+  which comes from LCE's own rounding at every layer (folded BatchNorm, summation order).
 * **The float twin** (``test_float_twin_of_bihrnet_converts_exactly``): BiHRNet with the
   quantizers removed converts to float rounding. With the unit tests this covers every op of
   the binary model: the binary ops exactly, the wiring exactly.
@@ -35,16 +34,18 @@ from tfpose.data.bundled import synthetic_dataset
 from tfpose.data.coco import read_coco_persons
 from tfpose.data.topdown import topdown_dataset
 from tfpose.export.lce import convert_to_lce, lce_report, run_lce
-from tfpose.export.parity import heatmap_parity, nudge, rounding_sensitivity
+from tfpose.export.parity import TOLERANCES, heatmap_parity, judge, nudge, rounding_sensitivity
 from tfpose.layers.binary import LearnableBias, QuantPolicy, binary_conv_unit
 from tfpose.layers.hrnet_blocks import multi_scale_unit
 from tfpose.models import create
 
+# name: (model options, the strict bound it must meet beyond TOLERANCES["binary"], or None)
+STRICT = {"keypoint_agreement": 0.9, "images_identical": 0.75}
 CASES = {
-    "hourglass_hpm": {"input_size": (128, 128)},
-    "hourglass_bottleneck_binary": {"input_size": (128, 128)},
-    "bihrnet_w32": {"input_size": (128, 96), "modules": (1, 1, 1), "branch_blocks": 2},
-    "bihrnet_w18": {"input_size": (128, 96), "modules": (1, 1, 1), "branch_blocks": 1},
+    "hourglass_hpm": ({"input_size": (128, 128)}, STRICT),
+    "hourglass_bottleneck_binary": ({"input_size": (128, 128)}, STRICT),
+    "bihrnet_w32": ({"input_size": (128, 96), "modules": (1, 1, 1), "branch_blocks": 2}, None),
+    "bihrnet_w18": ({"input_size": (128, 96), "modules": (1, 1, 1), "branch_blocks": 1}, None),
 }
 
 
@@ -70,7 +71,7 @@ def crops(tmp_path_factory):
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_lce_interpreter_matches_keras(name, crops):
-    config = dict(CASES[name])
+    config, strict = CASES[name]
     codec, images, targets = crops(config["input_size"])
     model = create(name, num_keypoints=targets.shape[-1], **config)
     logits = name.startswith("hourglass")
@@ -83,12 +84,15 @@ def test_lce_interpreter_matches_keras(name, crops):
     assert report["lce_bconv2d"] == report["quant_conv2d"] > 0
     assert report["not_binarised"] == []
 
-    floor = rounding_sensitivity(model, images, codec)
-    parity = heatmap_parity(model(images, training=False).numpy(), run_lce(flatbuffer, images),
-                            codec)
-    stable = floor["images_identical"] == 1.0
-    assert parity["images_identical"] >= (0.75 if stable else 0.25), (parity, floor)
-    assert parity["keypoint_agreement"] >= (0.9 if stable else 0.5), (parity, floor)
+    reference, converted = model(images, training=False).numpy(), run_lce(flatbuffer, images)
+    parity = heatmap_parity(reference, converted, codec)
+    chance = heatmap_parity(reference, np.roll(converted, 1, axis=0), codec)
+    context = {"parity": parity, "chance": chance["keypoint_agreement"],
+               "rounding_floor": rounding_sensitivity(model, images, codec)}
+    assert judge(parity, TOLERANCES["binary"]) == [], context
+    assert parity["keypoint_agreement"] >= 4 * chance["keypoint_agreement"], context
+    if strict:
+        assert judge(parity, strict) == [], context
 
 
 def test_float_twin_of_bihrnet_converts_exactly(crops):

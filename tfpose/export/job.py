@@ -133,8 +133,7 @@ def parity(conversion: Conversion, info: ModelInfo, inputs: np.ndarray,
     if is_binary_model(keras_model):
         floor = rounding_sensitivity(keras_model, inputs, info.heatmap_codec()) \
             if info.kind == "topdown" and not conversion.report["decoder"] else None
-        stable = floor is not None and floor["images_identical"] == 1.0
-        profile = "binary_stable" if stable else "binary_sensitive"
+        profile = "binary"
         figures["rounding_floor"] = floor
     tolerance = TOLERANCES[profile]
     return {"inputs": len(inputs), "profile": profile, "tolerance": tolerance, **figures,

@@ -1,0 +1,137 @@
+r"""Our converted models side by side on this host: size, cost and latency.
+
+    python benchmarks/converted_models.py                # converts, benchmarks, rewrites README.md
+    python benchmarks/converted_models.py --runs 5 --threads 1 --out /tmp/bench
+
+Converts each model of :data:`MODELS` at its documented input size with ``tfpose convert``'s
+job (untrained zoo weights: size and speed do not depend on training; int8 calibrates on the
+bundled synthetic figures), then times every file with ``tfpose benchmark`` (all files in one
+process, interleaved, after warm-up) for each thread count, and writes the table to
+``--table`` (default ``benchmarks/README.md``) with the command, date and host. Binary files run
+LCE's indirect-BGEMM binary kernels, float files XNNPACK: host figures of an x86 CPU, labelled
+as such, not phone latency (``benchmarks/device/`` measures phones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Converted:
+    label: str
+    zoo_name: str
+    quantization: str
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.zoo_name}_{self.quantization}.tflite"
+
+
+MODELS = [
+    Converted("BiHRNet-W18 (binary, LCE)", "bihrnet_w18", "fp32"),
+    Converted("BiHRNet-W32 (binary, LCE)", "bihrnet_w32", "fp32"),
+    Converted("Binary hourglass, HPM (LCE)", "hourglass_hpm", "fp32"),
+    Converted("LitePose-XS int8", "litepose_xs", "int8"),
+    Converted("FasterPose int8", "fasterpose", "int8"),
+    Converted("HRNet-W32 fp32 (BiHRNet's teacher)", "hrnet_w32", "fp32"),
+]
+
+
+def convert_all(out: Path, models=MODELS) -> list[Path]:
+    from tfpose.export.job import convert_job
+
+    paths = []
+    for model in models:
+        path = out / model.file_name
+        if not path.is_file():
+            print(f"converting {model.zoo_name} ({model.quantization})", flush=True)
+            convert_job(model.zoo_name, out=path, quantization=model.quantization,
+                        check_parity=False)  # untrained weights: parity says nothing here
+        paths.append(path)
+    return paths
+
+
+def markdown(models, paths, rows_by_threads: dict[int, list[dict]], command: str) -> str:
+    from tfpose.benchmark import host_cpu
+
+    threads = sorted(rows_by_threads)
+    first = rows_by_threads[threads[0]]
+    head = ["model", "input", "file MB", "GMACs", "binary MAC share"] + [
+        f"host median ms, {n} thread{'s' if n > 1 else ''}" for n in threads]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for i, (model, path) in enumerate(zip(models, paths, strict=True)):
+        report = _report(path)
+        size = "x".join(str(s) for s in report["inputs"][0]["shape"][1:3])
+        cells = [model.label, size, f"{first[i]['size_bytes'] / 1e6:.2f}",
+                 f"{report['macs'] / 1e9:.2f}", f"{report['binary_mac_share']:.2f}"]
+        cells += [f"{rows_by_threads[n][i]['median_ms']:.1f} "
+                  f"({rows_by_threads[n][i]['min_ms']:.1f}-{rows_by_threads[n][i]['max_ms']:.1f})"
+                  for n in threads]
+        lines.append("| " + " | ".join(cells) + " |")
+    kernels = sorted({row["kernels"] for row in first})
+    return "\n".join([
+        "# Benchmarks",
+        "",
+        "## Converted models on the development host",
+        "",
+        f"Produced by `{command}` on {datetime.date.today()}. Host: {host_cpu()}, "
+        f"{os.cpu_count()} cores. Each file was converted at the model's documented input size "
+        "from untrained weights (size and speed do not depend on them) and timed with "
+        f"`tfpose benchmark`: all files in one process, interleaved, {first[0]['runs']} runs "
+        "each after warm-up; median (min-max) of one inference at batch 1. Kernels: "
+        f"{'; '.join(kernels)}. **These are x86-64 host figures, not phone latency**: LCE's "
+        "optimised binary kernels are written for ARM64, and on x86 binary layers run a "
+        "portable indirect-BGEMM path. For phones see `device/`. GMACs in each paper's counting "
+        "convention (`tfpose summary NAME`); binary MAC share is the part of them done by "
+        "1-bit convolutions.",
+        "",
+        *lines,
+        "",
+        "Other files:",
+        "- `ablations.md` (`python benchmarks/ablations.py`): each method's defining choice "
+        "trained against its alternative on synthetic figures.",
+        "- `input_pipeline.py`: images per second of the tf.data training pipeline.",
+        "- `device/`: phone latency over adb with `lce_benchmark_model` (not run here: no phone).",
+        "",
+    ])
+
+
+def _report(path: Path) -> dict:
+    import json
+
+    return json.loads(path.with_suffix(".json").read_text())
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=REPO / "runs" / "benchmarks",
+                        help="where the converted files go (kept: a second run reuses them)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--table", type=Path, default=REPO / "benchmarks" / "README.md")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    sys.path.insert(0, str(REPO))
+    from tfpose.benchmark import benchmark
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    paths = convert_all(args.out)
+    rows = {n: benchmark(paths, threads=n, runs=args.runs) for n in args.threads}
+    command = "python benchmarks/converted_models.py" + (
+        "" if argv is None and len(sys.argv) == 1 else " " + " ".join(argv or sys.argv[1:]))
+    text = markdown(MODELS, paths, rows, command)
+    args.table.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
