@@ -29,6 +29,7 @@ class Converted:
     label: str
     zoo_name: str
     quantization: str
+    input_size: tuple[int, int] | None = None  # None: the model's documented size
 
     @property
     def file_name(self) -> str:
@@ -40,6 +41,7 @@ MODELS = [
     Converted("BiHRNet-W32 (binary, LCE)", "bihrnet_w32", "fp32"),
     Converted("Binary hourglass, HPM (LCE)", "hourglass_hpm", "fp32"),
     Converted("LitePose-XS int8", "litepose_xs", "int8"),
+    Converted("LitePose-XS fp32", "litepose_xs", "fp32"),
     Converted("FasterPose int8", "fasterpose", "int8"),
     Converted("HRNet-W32 fp32 (BiHRNet's teacher)", "hrnet_w32", "fp32"),
 ]
@@ -53,8 +55,9 @@ def convert_all(out: Path, models=MODELS) -> list[Path]:
         path = out / model.file_name
         if not path.is_file():
             print(f"converting {model.zoo_name} ({model.quantization})", flush=True)
+            # untrained weights: parity would say nothing here
             convert_job(model.zoo_name, out=path, quantization=model.quantization,
-                        check_parity=False)  # untrained weights: parity says nothing here
+                        input_size=model.input_size, check_parity=False)
         paths.append(path)
     return paths
 
@@ -89,9 +92,9 @@ def markdown(models, paths, rows_by_threads: dict[int, list[dict]], command: str
         "each after warm-up; median (min-max) of one inference at batch 1. Kernels: "
         f"{'; '.join(kernels)}. **These are x86-64 host figures, not phone latency**: LCE's "
         "optimised binary kernels are written for ARM64, and on x86 binary layers run a "
-        "portable indirect-BGEMM path. For phones see `device/`. GMACs in each paper's counting "
-        "convention (`tfpose summary NAME`); binary MAC share is the part of them done by "
-        "1-bit convolutions.",
+        "portable indirect-BGEMM path. For phones see `device/`. GMACs are real "
+        "multiply-accumulates (`tfpose summary NAME`; the papers count differently, see the "
+        "main README); binary MAC share is the part of them done by 1-bit convolutions.",
         "",
         *lines,
         "",
@@ -123,7 +126,7 @@ def main(argv=None) -> int:
     from tfpose.benchmark import benchmark
 
     args.out.mkdir(parents=True, exist_ok=True)
-    paths = convert_all(args.out)
+    paths = convert_all(args.out, MODELS)
     rows = {n: benchmark(paths, threads=n, runs=args.runs) for n in args.threads}
     command = "python benchmarks/converted_models.py" + (
         "" if argv is None and len(sys.argv) == 1 else " " + " ".join(argv or sys.argv[1:]))
