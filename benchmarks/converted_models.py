@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
+import platform
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +82,11 @@ def markdown(models, paths, rows_by_threads: dict[int, list[dict]], command: str
                   for n in threads]
         lines.append("| " + " | ".join(cells) + " |")
     kernels = sorted({row["kernels"] for row in first})
+    where = ("**These are x86-64 host figures, not phone latency**: LCE's optimised binary "
+             "kernels are written for ARM64, and on x86 binary layers run a portable "
+             "indirect-BGEMM path." if platform.machine().lower() in ("x86_64", "amd64") else
+             "**These are host figures, not phone latency**: a phone's cores, caches and "
+             "thermal limits differ.")
     return "\n".join([
         "# Benchmarks",
         "",
@@ -90,9 +97,7 @@ def markdown(models, paths, rows_by_threads: dict[int, list[dict]], command: str
         "from untrained weights (size and speed do not depend on them) and timed with "
         f"`tfpose benchmark`: all files in one process, interleaved, {first[0]['runs']} runs "
         "each after warm-up; median (min-max) of one inference at batch 1. Kernels: "
-        f"{'; '.join(kernels)}. **These are x86-64 host figures, not phone latency**: LCE's "
-        "optimised binary kernels are written for ARM64, and on x86 binary layers run a "
-        "portable indirect-BGEMM path. For phones see `device/`. GMACs are real "
+        f"{'; '.join(kernels)}. {where} For phones see `device/`. GMACs are real "
         "multiply-accumulates (`tfpose summary NAME`; the papers count differently, see the "
         "main README); binary MAC share is the part of them done by 1-bit convolutions.",
         "",
@@ -108,8 +113,6 @@ def markdown(models, paths, rows_by_threads: dict[int, list[dict]], command: str
 
 
 def _report(path: Path) -> dict:
-    import json
-
     return json.loads(path.with_suffix(".json").read_text())
 
 
@@ -124,10 +127,15 @@ def main(argv=None) -> int:
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     sys.path.insert(0, str(REPO))
     from tfpose.benchmark import benchmark
+    from tfpose.errors import TfposeError
 
     args.out.mkdir(parents=True, exist_ok=True)
-    paths = convert_all(args.out, MODELS)
-    rows = {n: benchmark(paths, threads=n, runs=args.runs) for n in args.threads}
+    try:
+        paths = convert_all(args.out, MODELS)
+        rows = {n: benchmark(paths, threads=n, runs=args.runs) for n in args.threads}
+    except (TfposeError, ValueError) as error:  # the table is left as it was
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     command = "python benchmarks/converted_models.py" + (
         "" if argv is None and len(sys.argv) == 1 else " " + " ".join(argv or sys.argv[1:]))
     text = markdown(MODELS, paths, rows, command)
