@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import struct
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,6 +166,8 @@ def read_tflite_info(flatbuffer: bytes, source="model") -> ModelInfo | None:
     """The ``tfpose`` metadata of a flatbuffer, or None."""
     from tensorflow.lite.python import schema_py_generated as schema_fb
 
+    if bytes(flatbuffer[4:8]) != b"TFL3":  # the file identifier every TFLite converter writes
+        raise DataError(source, "not a readable .tflite flatbuffer (no TFL3 file identifier)")
     try:
         model = schema_fb.Model.GetRootAsModel(flatbuffer, 0)
         for i in range(model.MetadataLength()):
@@ -172,7 +175,7 @@ def read_tflite_info(flatbuffer: bytes, source="model") -> ModelInfo | None:
             if _text(entry.Name()) == METADATA_NAME:
                 data = model.Buffers(entry.Buffer()).DataAsNumpy()
                 return ModelInfo.from_json(bytes(data).decode("utf-8"), source)
-    except (IndexError, ValueError, TypeError) as e:
+    except (IndexError, ValueError, TypeError, struct.error) as e:  # truncated or damaged
         raise DataError(source, f"not a readable .tflite flatbuffer: {e}") from None
     return None
 
