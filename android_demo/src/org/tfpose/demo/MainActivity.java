@@ -225,12 +225,19 @@ public final class MainActivity extends Activity {
       reader.close();
       reader = null;
     }
-    PoseEstimator old = estimator;
+    // Closed on the worker, after any frame it is still running (quitSafely runs what is queued).
+    final PoseEstimator old = estimator;
     estimator = null;
+    handler.post(new Runnable() {
+      @Override
+      public void run() {
+        if (old != null) {
+          old.close();
+        }
+      }
+    });
     worker.quitSafely();
-    if (old != null) {
-      old.close();
-    }
+    handler = null;
     super.onPause();
   }
 
