@@ -78,8 +78,8 @@ def preprocessing() -> dict[str, str]:
 
 
 def _heatmaps(codec: HeatmapCodec, rng) -> np.ndarray:
-    """One person's Gaussian heatmaps plus noise, with the cases a decoder gets wrong: a peak on
-    the border (no quarter shift), an empty map (argmax at 0, 0), a tie-free flat slope."""
+    """One person's Gaussian heatmaps plus noise, with two cases a decoder can get wrong: a peak
+    on the border (no quarter shift there) and an empty map (all ties: argmax at 0, 0)."""
     h, w = codec.heatmap_size
     k = COCO_17.num_keypoints
     points = np.stack([rng.uniform(1, w - 2, k), rng.uniform(1, h - 2, k)], axis=-1)
