@@ -42,10 +42,15 @@ class RunCheckpoint:
       directory: the folder of this phase's checkpoints (created if needed).
       model: a compiled model (its ``optimizer`` is saved too).
       max_to_keep: how many of the latest checkpoints to keep.
+      restore_from: the folder to resume from (default ``directory``). Non-chief workers save
+        to a scratch folder but resume from the chief's checkpoints, so that after a restart
+        every worker continues from the same epoch.
     """
 
-    def __init__(self, directory, model: tf.keras.Model, max_to_keep: int = KEEP_CHECKPOINTS):
+    def __init__(self, directory, model: tf.keras.Model, max_to_keep: int = KEEP_CHECKPOINTS,
+                 restore_from=None):
         self.directory = Path(directory)
+        self.restore_from = Path(restore_from) if restore_from else self.directory
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer,
                                               epoch=self.epoch)
@@ -68,7 +73,7 @@ class RunCheckpoint:
         Every variable the model and optimiser already have must be in the checkpoint (a
         checkpoint of another architecture or size fails here, naming the mismatch).
         """
-        path = self.latest
+        path = tf.train.latest_checkpoint(str(self.restore_from))
         if path is None:
             return 0
         status = self.checkpoint.restore(path)

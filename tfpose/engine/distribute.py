@@ -12,6 +12,8 @@
   (``"index": 1`` on the second host). Worker 0 is the chief: it alone writes checkpoints,
   TensorBoard logs and reports; the other workers write theirs to temporary folders (all
   workers must take part in saving, since variables may be synchronised while they are read).
+  With ``--resume`` every worker restores the chief's latest checkpoint, so ``--out`` must be
+  readable from every host (a shared file system or ``gs://``).
 * ``tpu``: ``TPUStrategy`` on the TPU named by ``$TPU_NAME`` (empty: the local TPU VM). Data must
   be readable from the TPU hosts (e.g. ``gs://`` paths). Not testable here.
 

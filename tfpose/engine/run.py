@@ -23,6 +23,7 @@ The main job (``python training/train_bihrnet.py``) saves its binary student at
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import json
 import logging
@@ -67,6 +68,9 @@ def default_model_path(method: str = MAIN_METHOD) -> Path:
     return default_out_dir(method) / MODEL_FILE
 
 
+WORKER_SCRATCH = "TFPOSE_WORKER_SCRATCH"
+
+
 @dataclass
 class Run:
     """A run folder with its strategy; phases and reports of one script share it.
@@ -91,18 +95,20 @@ class Run:
         return self.writable(self.out / name)
 
     def writable(self, path) -> Path:
-        """``path`` for the chief; for other workers the same path under a temporary folder
-        (they take part in saving but their files are thrown away)."""
+        """``path`` for the chief; for other workers the same path under a scratch folder (they
+        take part in saving but their files are thrown away at exit), or under
+        ``$TFPOSE_WORKER_SCRATCH`` when set, which is kept (to inspect a worker's files)."""
         path = Path(path)
         if self.chief:
             return path
         if self._scratch is None:
-            self._scratch = Path(tempfile.mkdtemp(prefix="tfpose-worker-"))
+            kept = os.environ.get(WORKER_SCRATCH)
+            if kept:
+                self._scratch = Path(kept)
+            else:
+                self._scratch = Path(tempfile.mkdtemp(prefix="tfpose-worker-"))
+                atexit.register(shutil.rmtree, self._scratch, ignore_errors=True)
         return self._scratch / path.relative_to(self.out)
-
-    def close(self) -> None:
-        if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
 
 
 def start_run(args, method: str) -> Run:

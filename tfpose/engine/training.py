@@ -145,12 +145,15 @@ def train_phase(run: Run, name: str, model: tf.keras.Model,
     if not run.resume and run.chief and folder.exists():
         shutil.rmtree(folder)
     build_optimizer_state(model)
-    checkpoint = RunCheckpoint(folder / "checkpoints", model)
+    chief_folder = run.out / name  # every worker resumes from the chief's checkpoints
+    checkpoint = RunCheckpoint(folder / "checkpoints", model,
+                               restore_from=chief_folder / "checkpoints")
     initial_epoch = checkpoint.restore_latest() if run.resume else 0
-    history = load_history(folder / HISTORY_FILE, initial_epoch)
+    history = load_history(chief_folder / HISTORY_FILE, initial_epoch)
     if initial_epoch:
         log.info("%s: resumed after epoch %d from %s (step %d)", name, initial_epoch,
-                 checkpoint.latest, optimizer_steps(model.optimizer))
+                 tf.train.latest_checkpoint(str(checkpoint.restore_from)),
+                 optimizer_steps(model.optimizer))
     trained = max(0, epochs - initial_epoch)
     if trained:
         callbacks = phase_callbacks(run, name, folder, model, checkpoint, history, deployable,
