@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from tfpose.codecs.heatmap import HeatmapCodec
 from tfpose.export.convert import convert
 from tfpose.inference.model_info import topdown_info
 from tfpose.keypoints import COCO_17
 from tfpose.models import create
 
-from ..export.test_convert import CODEC, INFO, float_model
+from ..export.test_convert import INFO, float_model
 
 SCRIPT = Path(__file__).parents[2] / "android_demo" / "build_apk.sh"
 
@@ -26,7 +27,7 @@ def _build(build_dir, **env):
 @pytest.mark.slow
 def test_apk_with_a_binary_and_a_float_model(tmp_path):
     binary = create("bihrnet_w18", input_size=(64, 64), modules=(1, 1, 1), branch_blocks=1)
-    codec = CODEC.__class__(input_size=(64, 64), heatmap_size=(16, 16))
+    codec = HeatmapCodec(input_size=(64, 64), heatmap_size=(16, 16))
     models = {"bihrnet_decoded.tflite": convert(binary, topdown_info(codec, COCO_17, "bihrnet"),
                                                 decoder=True),
               "float_heatmaps.tflite": convert(float_model(), INFO)}

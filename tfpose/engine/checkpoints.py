@@ -51,6 +51,7 @@ class RunCheckpoint:
                  restore_from=None):
         self.directory = Path(directory)
         self.restore_from = Path(restore_from) if restore_from else self.directory
+        self.restored: str | None = None  # the checkpoint restore_latest restored
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer,
                                               epoch=self.epoch)
@@ -76,6 +77,7 @@ class RunCheckpoint:
         path = tf.train.latest_checkpoint(str(self.restore_from))
         if path is None:
             return 0
+        self.restored = path
         status = self.checkpoint.restore(path)
         status.assert_existing_objects_matched()
         return int(self.epoch.numpy())

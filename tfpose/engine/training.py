@@ -152,8 +152,7 @@ def train_phase(run: Run, name: str, model: tf.keras.Model,
     history = load_history(chief_folder / HISTORY_FILE, initial_epoch)
     if initial_epoch:
         log.info("%s: resumed after epoch %d from %s (step %d)", name, initial_epoch,
-                 tf.train.latest_checkpoint(str(checkpoint.restore_from)),
-                 optimizer_steps(model.optimizer))
+                 checkpoint.restored, optimizer_steps(model.optimizer))
     trained = max(0, epochs - initial_epoch)
     if trained:
         callbacks = phase_callbacks(run, name, folder, model, checkpoint, history, deployable,
