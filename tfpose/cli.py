@@ -124,6 +124,20 @@ def cmd_make_synthetic(args) -> None:
            args.json)
 
 
+def cmd_prepare(args) -> None:
+    from tfpose.data import prepared  # TensorFlow Datasets only for this command
+
+    builder = prepared.prepare(args.dataset, args.data_dir, manual_dir=args.manual_dir,
+                               synthetic_images=tuple(args.synthetic_images))
+    result = {"dataset": builder.name, "data_dir": builder.data_dir}
+    for split in prepared.reading.SPLITS:
+        info = builder.info.splits[split]
+        counts = builder.info.metadata["counts"][split]
+        result[split] = {"images": counts["images"], "persons": counts["persons"],
+                         "shards": len(info.filenames), "MB": round(info.num_bytes / 1e6, 2)}
+    _print(result, args.json)
+
+
 # ---- models / summary / lce-check ---------------------------------------------------------
 def cmd_models(args) -> None:
     from tfpose.models.zoo import MODELS
@@ -238,6 +252,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="train")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_make_synthetic)
+
+    p = sub.add_parser("prepare", help="write a dataset as a TFDS prepared dataset (sharded "
+                       "TFRecords) for --data-source tfds")
+    p.add_argument("dataset", choices=("coco", "mpii", "crowdpose", "synthetic"))
+    p.add_argument("--manual-dir", type=Path,
+                   help="the official files, in the layout of `--data-root` (not for synthetic)")
+    p.add_argument("--data-dir", help="TFDS data folder, a local path or gs://... (default: "
+                   "$TFDS_DATA_DIR or ~/tensorflow_datasets)")
+    p.add_argument("--synthetic-images", type=int, nargs=2, default=(1200, 64),
+                   metavar=("TRAIN", "VAL"), help="synthetic only: images per split")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_prepare)
 
     add_deploy_parsers(sub, parse_size)
     return parser

@@ -27,3 +27,37 @@ def test_smoke_on_the_real_coco_samples(tmp_path, shared_data):
     for name in ("predictions.png", "curves.png", "train/best.keras",
                  "train/checkpoints/ckpt-1.index"):
         assert (out / name).is_file(), name
+
+
+def test_the_prepared_dataset_trains_and_scores_like_the_raw_files(tmp_path, shared_data,
+                                                                  monkeypatch):
+    """--data-source tfds: training streams the prepared train split; validation is scored on
+    the validation split written back as official files, so the untrained model scores the same
+    as on the raw files."""
+    from tfpose.data import prepared
+
+    monkeypatch.setenv("TFPOSE_CACHE", str(tmp_path / "cache"))
+    root = coco_layout(tmp_path / "coco", shared_data)
+    prepared.prepare("coco", tmp_path / "tfds", manual_dir=root)
+    common = ["--data", "coco", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2",
+              "--input-size", "64x64", "--model-option", "head_width=16", "--run-eagerly"]
+    assert run_in_process("train_fasterpose", [*common, "--data-root", root,
+                                               "--out", tmp_path / "raw"]) == 0
+    tfds_flags = ["--data-source", "tfds", "--data-dir", tmp_path / "tfds"]
+    assert run_in_process("train_fasterpose", [*common, *tfds_flags,
+                                               "--out", tmp_path / "tfds_run"]) == 0
+    raw = json.loads((tmp_path / "raw" / "metrics.json").read_text())
+    from_tfds = json.loads((tmp_path / "tfds_run" / "metrics.json").read_text())
+    assert from_tfds["num_val_persons"] == raw["num_val_persons"] == 12
+    assert from_tfds["results"]["baseline"] == raw["results"]["baseline"]
+    (entry,) = json.loads((tmp_path / "tfds_run" / "train" / "history.json").read_text())
+    assert entry["step"] == 2 and "val_AP" in entry
+
+
+def test_an_unprepared_dataset_is_one_line_naming_the_command(tmp_path, capsys):
+    status = run_in_process("train_fasterpose", ["--data", "coco", "--data-source", "tfds",
+                                                 "--data-dir", tmp_path / "tfds",
+                                                 "--out", tmp_path / "run"])
+    assert status == 2
+    assert "tfpose prepare coco --manual-dir" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "model.keras").exists()

@@ -61,3 +61,18 @@ def test_mpii_and_bad_input_sizes_are_refused_in_one_line(tmp_path, shared_data,
     assert "--input-size 66x66: input size (66, 66) is not divisible" in capsys.readouterr().err
     assert run_in_process("train_litepose", [*synthetic, "--input-size", "96x96"]) == 2
     assert "cannot build litepose_xs with input size (96, 96)" in capsys.readouterr().err
+
+
+def test_bottom_up_training_reads_the_prepared_crowdpose(tmp_path, shared_data, monkeypatch):
+    from tfpose.data import prepared
+
+    monkeypatch.setenv("TFPOSE_CACHE", str(tmp_path / "cache"))
+    root = crowdpose_layout(tmp_path / "crowdpose", shared_data)
+    prepared.prepare("crowdpose", tmp_path / "tfds", manual_dir=root)
+    out = tmp_path / "run"
+    assert run_in_process("train_litepose", [*TINY, "--data", "crowdpose", "--data-source",
+                                             "tfds", "--data-dir", tmp_path / "tfds",
+                                             "--out", out]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["data"] == "crowdpose" and metrics["num_val_images"] == 2
+    assert {"AP", "AP_easy", "PCK@0.5"} <= metrics["results"]["model"].keys()

@@ -32,12 +32,16 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
 from tfpose.codecs.associative_embedding import BottomUpCodec
 from tfpose.data import images, transforms
 from tfpose.data.image_records import ImageRecords, rle_to_mask
+
+if TYPE_CHECKING:
+    from tfpose.data.prepared import PreparedSplit
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -84,7 +88,7 @@ NO_BOTTOMUP_AUGMENT = BottomUpAugmentConfig(
 
 
 def bottomup_dataset(
-    records: ImageRecords,
+    records: ImageRecords | PreparedSplit,
     codec: BottomUpCodec,
     *,
     batch_size: int = 16,
@@ -98,7 +102,8 @@ def bottomup_dataset(
 
     Args:
       records: images from :func:`tfpose.data.image_records.read_coco_images` (or
-        ``read_crowdpose_images``).
+        ``read_crowdpose_images``), or a prepared split
+        (:class:`tfpose.data.prepared.PreparedSplit`) whose images are read the same way.
       codec: fixes the input size and output strides, encodes heatmaps and tag joints.
       batch_size: images per batch; training drops the last partial batch.
       train: shuffle and augment (with ``augment``, default :class:`BottomUpAugmentConfig`).
@@ -109,14 +114,14 @@ def bottomup_dataset(
     Returns:
       a dataset of dicts laid out as in the module docstring.
     """
-    if len(records) == 0:
+    if getattr(records, "num_images", len(records)) == 0:
         raise ValueError("no image records to build a dataset from")
     augment = (augment or BottomUpAugmentConfig()) if train else NO_BOTTOMUP_AUGMENT
     deterministic = (not train) if deterministic is None else deterministic
     example = _example_fn(records, codec, augment)
 
-    ds = images.checked_image_rows(records.columns(), shuffle=train, repeat=repeat, seed=seed,
-                                   deterministic=deterministic)
+    ds = images.checked_image_rows(records, shuffle=train, repeat=repeat, seed=seed,
+                                   deterministic=deterministic, rows="image")
     ds = ds.map(example, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
     ds = ds.filter(lambda example: example["size_ok"]).map(_without_size_ok)
     ds = ds.ignore_errors()  # damage only decoding reveals: skip the image, not the epoch
@@ -128,7 +133,7 @@ def _without_size_ok(example):
     return {key: value for key, value in example.items() if key != "size_ok"}
 
 
-def _example_fn(records: ImageRecords, codec: BottomUpCodec, augment: BottomUpAugmentConfig):
+def _example_fn(records, codec: BottomUpCodec, augment: BottomUpAugmentConfig):
     flip_index = tf.constant(records.keypoint_set.flip_index, tf.int32)
 
     def example(row, contents, ok, example_seed):

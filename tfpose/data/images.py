@@ -53,20 +53,28 @@ def decode_rgb(contents):
     return image
 
 
-def checked_image_rows(columns, *, shuffle: bool, repeat: bool, seed: int,
-                       deterministic: bool) -> tf.data.Dataset:
-    """Records' rows with their image bytes, as ``(row, contents, ok, example_seed)``.
+def checked_image_rows(source, *, shuffle: bool, repeat: bool, seed: int,
+                       deterministic: bool, rows: str = "person") -> tf.data.Dataset:
+    """A source's rows with their image bytes, as ``(row, contents, ok, example_seed)``.
 
-    The start every pipeline shares: ``columns`` (a dict of tensors with an ``image_path`` key)
-    shuffled when asked, repeated when asked, one stateless seed per example (so a deterministic
-    run is exact), the image file read and checked; rows whose image fails the byte checks are
-    dropped here (:func:`read_image_checked` names them on stderr).
+    The start every pipeline shares. ``source`` is either in-memory records (their
+    ``columns()``: each row names its image file, read here) or a prepared split
+    (:class:`tfpose.data.prepared.PreparedSplit`, whose ``rows``-kind rows carry their image's
+    bytes). Rows are shuffled when asked, repeated when asked, given one stateless seed each
+    (so a deterministic run is exact), and their bytes checked; rows whose image fails the
+    checks are dropped here (:func:`read_image_checked` names them on stderr).
+
+    Args:
+      rows: which rows of a prepared split: ``"person"`` (top-down) or ``"image"`` (bottom-up).
     """
     autotune = tf.data.AUTOTUNE
-    ds = tf.data.Dataset.from_tensor_slices(columns)
-    if shuffle:
-        count = int(tf.data.experimental.cardinality(ds))
-        ds = ds.shuffle(min(count, 10_000), seed=seed, reshuffle_each_iteration=True)
+    if hasattr(source, "columns"):  # records: shuffle the cheap rows before reading images
+        ds = tf.data.Dataset.from_tensor_slices(source.columns())
+        if shuffle:
+            ds = ds.shuffle(min(len(source), 10_000), seed=seed, reshuffle_each_iteration=True)
+    else:
+        read = source.person_rows if rows == "person" else source.image_rows
+        ds = read(shuffle=shuffle, seed=seed)
     if repeat:
         ds = ds.repeat()
     ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed)))
@@ -75,6 +83,13 @@ def checked_image_rows(columns, *, shuffle: bool, repeat: bool, seed: int,
 
 
 def _read_row(row, example_seed):
+    if "image_bytes" in row:
+        row = dict(row)
+        contents = row.pop("image_bytes")
+        ok = image_bytes_look_complete(contents)
+        if not ok:
+            tf.print("tfpose: skipping unreadable or truncated image", row["image_path"],
+                     output_stream=sys.stderr)
+        return row, contents, ok, example_seed
     contents, ok = read_image_checked(row["image_path"])
     return row, contents, ok, example_seed
-

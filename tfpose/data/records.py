@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from tfpose.data import transforms
 from tfpose.keypoints import KeypointSet
 
 
@@ -64,23 +65,9 @@ class PersonRecords:
         return PersonRecords(**columns)
 
     def with_boxes_covering_keypoints(self) -> PersonRecords:
-        """The same persons with each box grown to include all its labelled keypoints.
-
-        COCO boxes sometimes leave out labelled (often occluded, guessed) joints; cropped from
-        the bare box, such a joint falls off the target heatmap and loses its supervision.
-        Training crops, and the codec check that mirrors them, use these boxes. Evaluation on
-        ground-truth boxes keeps the annotation boxes: a model is not given the keypoints.
-        """
-        labelled = self.keypoints[..., 2] > 0
-        points = self.keypoints[..., :2]
-        low = np.where(labelled[..., None], points, np.inf).min(axis=1)
-        high = np.where(labelled[..., None], points, -np.inf).max(axis=1)
-        x1y1 = np.minimum(self.boxes[:, :2], low)
-        x2y2 = np.maximum(self.boxes[:, :2] + self.boxes[:, 2:], high)
-        grown = np.concatenate([x1y1, x2y2 - x1y1], axis=1).astype(np.float32)
-        # Leave boxes that need no growing bit-identical (x + w - x is not exact in float32).
-        inside = ((self.boxes[:, :2] <= low) & (x2y2 <= self.boxes[:, :2] + self.boxes[:, 2:]))
-        boxes = np.where(inside.all(axis=1, keepdims=True), self.boxes, grown)
+        """The same persons with each box grown to include all its labelled keypoints
+        (:func:`tfpose.data.transforms.box_covering_keypoints`, which says why)."""
+        boxes = transforms.box_covering_keypoints(self.boxes, self.keypoints).numpy()
         return replace(self, boxes=boxes)
 
     def columns(self) -> dict[str, np.ndarray]:

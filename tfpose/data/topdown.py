@@ -19,6 +19,8 @@ with ``deterministic=True`` and the same seed yields the same batches on every r
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import tensorflow as tf
 
 from tfpose.codecs.heatmap import HeatmapCodec
@@ -26,11 +28,14 @@ from tfpose.config import NO_AUGMENT, AugmentConfig
 from tfpose.data import images, transforms
 from tfpose.data.records import PersonRecords
 
+if TYPE_CHECKING:
+    from tfpose.data.prepared import PreparedSplit
+
 AUTOTUNE = tf.data.AUTOTUNE
 
 
 def topdown_dataset(
-    records: PersonRecords,
+    records: PersonRecords | PreparedSplit,
     codec: HeatmapCodec,
     *,
     batch_size: int = 32,
@@ -44,7 +49,8 @@ def topdown_dataset(
     """Batches of person crops and targets from ``records``.
 
     Args:
-      records: persons from one of the readers (:mod:`tfpose.data.coco`, ...).
+      records: persons from one of the readers (:mod:`tfpose.data.coco`, ...), or a prepared
+        split (:class:`tfpose.data.prepared.PreparedSplit`) whose persons are read the same way.
       codec: fixes the input and heatmap sizes and encodes targets.
       batch_size: examples per batch; training drops the last partial batch.
       train: shuffle and augment (with ``augment``, default :class:`AugmentConfig`).
@@ -53,18 +59,16 @@ def topdown_dataset(
       deterministic: keep element order under parallel map (default: not when training).
       repeat: repeat forever (each epoch draws new augmentations).
       cover_keypoints: grow each box to include its labelled keypoints (default: when
-        training; see :meth:`PersonRecords.with_boxes_covering_keypoints`).
+        training; see :func:`tfpose.data.transforms.box_covering_keypoints`).
     """
     if len(records) == 0:
         raise ValueError("no person records to build a dataset from")
     augment = (augment or AugmentConfig()) if train else NO_AUGMENT
     deterministic = (not train) if deterministic is None else deterministic
     cover_keypoints = train if cover_keypoints is None else cover_keypoints
-    if cover_keypoints:
-        records = records.with_boxes_covering_keypoints()
-    example = _example_fn(records, codec, augment)
+    example = _example_fn(records, codec, augment, cover_keypoints)
 
-    ds = images.checked_image_rows(records.columns(), shuffle=train, repeat=repeat, seed=seed,
+    ds = images.checked_image_rows(records, shuffle=train, repeat=repeat, seed=seed,
                                    deterministic=deterministic)
     ds = ds.map(example, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
     ds = ds.ignore_errors()  # damage only decoding reveals: skip the example, not the epoch
@@ -89,7 +93,7 @@ def topdown_targets(records: PersonRecords, codec: HeatmapCodec, batch_size: int
     return ds.map(targets, num_parallel_calls=AUTOTUNE).batch(batch_size).prefetch(AUTOTUNE)
 
 
-def _example_fn(records: PersonRecords, codec: HeatmapCodec, augment: AugmentConfig):
+def _example_fn(records, codec: HeatmapCodec, augment: AugmentConfig, cover_keypoints: bool):
     keypoint_set = records.keypoint_set
     flip_index = tf.constant(keypoint_set.flip_index, tf.int32)
     upper = tf.constant(
@@ -97,7 +101,10 @@ def _example_fn(records: PersonRecords, codec: HeatmapCodec, augment: AugmentCon
 
     def example(row, contents, ok, example_seed):
         keypoints = row["keypoints"]
-        center, size = codec.box_to_center_size(row["box"])
+        box = row["box"]
+        if cover_keypoints:
+            box = transforms.box_covering_keypoints(box, keypoints)
+        center, size = codec.box_to_center_size(box)
         seeds = tf.random.experimental.stateless_split(
             tf.stack([example_seed, tf.constant(0, tf.int64)]), num=5)
         center, size = _half_body(keypoints, center, size, upper, augment, codec, seeds[0])

@@ -34,6 +34,32 @@ def box_to_center_size(boxes, aspect_ratio: float, padding: float = 1.25):
     return center, tf.stack([w, h], axis=-1) * padding
 
 
+def box_covering_keypoints(boxes, keypoints):
+    """``[..., 4]`` ``(x, y, w, h)`` boxes grown to include their labelled keypoints.
+
+    COCO boxes sometimes leave out labelled (often occluded, guessed) joints; cropped from the
+    bare box, such a joint falls off the target heatmap and loses its supervision. Training
+    crops (and the codec check that mirrors them) use these boxes; evaluation on ground-truth
+    boxes keeps the annotation boxes: a model is not given the keypoints.
+
+    Args:
+      boxes: ``[..., 4]`` float32.
+      keypoints: ``[..., K, 3]`` float32 ``(x, y, visibility)``; visibility 0 is not labelled.
+    """
+    boxes = tf.convert_to_tensor(boxes, tf.float32)
+    keypoints = tf.convert_to_tensor(keypoints, tf.float32)
+    labelled = (keypoints[..., 2] > 0)[..., None]
+    points = keypoints[..., :2]
+    low = tf.reduce_min(tf.where(labelled, points, math.inf), axis=-2)
+    high = tf.reduce_max(tf.where(labelled, points, -math.inf), axis=-2)
+    x1y1, x2y2 = boxes[..., :2], boxes[..., :2] + boxes[..., 2:]
+    grown_low, grown_high = tf.minimum(x1y1, low), tf.maximum(x2y2, high)
+    grown = tf.concat([grown_low, grown_high - grown_low], axis=-1)
+    # Leave boxes that need no growing bit-identical (x + w - x is not exact in float32).
+    inside = tf.reduce_all((x1y1 <= low) & (grown_high <= x2y2), axis=-1, keepdims=True)
+    return tf.where(inside, boxes, grown)
+
+
 def whole_image_center_size(image_size, output_size):
     """Centre and size that fit a whole ``(H, W)`` image into an ``(H, W)`` output grid.
 

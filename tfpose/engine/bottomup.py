@@ -23,6 +23,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
@@ -32,13 +33,16 @@ from tfpose.data.bottomup import bottomup_dataset
 from tfpose.data.image_records import ImageRecords, read_coco_images
 from tfpose.engine.bottomup_evaluation import DATASETS, BottomUpEvaluator
 from tfpose.engine.bottomup_trainer import BottomUpTrainer
-from tfpose.engine.datasets import DatasetFiles, locate_dataset
+from tfpose.engine.datasets import DatasetFiles, locate_dataset, prepared_dataset
 from tfpose.engine.distribute import ConfigError
 from tfpose.engine.optimizers import make_optimizer
 from tfpose.engine.run import Run
 from tfpose.engine.training import PhaseResult, steps_per_epoch, train_phase, validation_of
 from tfpose.errors import DataError
 from tfpose.inference.model_info import bottomup_info
+
+if TYPE_CHECKING:
+    from tfpose.data.prepared import PreparedSplit
 
 log = logging.getLogger("tfpose")
 
@@ -50,11 +54,16 @@ class BottomUpData:
     """A dataset's files and its training images (each with all its persons)."""
 
     files: DatasetFiles
-    train: ImageRecords
+    train: ImageRecords | PreparedSplit
 
     @property
     def num_keypoints(self) -> int:
         return self.train.keypoint_set.num_keypoints
+
+    @property
+    def num_images(self) -> int:
+        """Training images (a prepared split's ``len`` counts persons)."""
+        return getattr(self.train, "num_images", len(self.train))
 
 
 def load_bottomup_data(args) -> BottomUpData:
@@ -63,13 +72,21 @@ def load_bottomup_data(args) -> BottomUpData:
         raise ConfigError(f"--data {args.data}: bottom-up models train on "
                           f"{', '.join(sorted(DATASETS))} (COCO-format multi-person "
                           "annotations); MPII suits the top-down scripts")
-    files = locate_dataset(args.data, args.data_root, synthetic_images=args.synthetic_images)
-    train = read_coco_images(files.train_ann, files.train_images, files.keypoint_set)
-    if len(train) == 0:
+    if getattr(args, "data_source", "raw") == "tfds":
+        train, files = prepared_dataset(args)
+        data = BottomUpData(files, train)
+        persons = train.counts["labelled_persons"]
+    else:
+        files = locate_dataset(args.data, args.data_root,
+                               synthetic_images=args.synthetic_images)
+        data = BottomUpData(files, read_coco_images(files.train_ann, files.train_images,
+                                                    files.keypoint_set))
+        persons = int(data.train.num_persons.sum())
+    if data.num_images == 0:
         raise DataError(files.train_ann, "no training image with a labelled person")
-    log.info("%s: %d training images with %d persons, %d keypoints", files.name, len(train),
-             int(train.num_persons.sum()), files.keypoint_set.num_keypoints)
-    return BottomUpData(files, train)
+    log.info("%s: %d training images with %d persons, %d keypoints", files.name,
+             data.num_images, persons, files.keypoint_set.num_keypoints)
+    return data
 
 
 def bottomup_codec(args, *, sigma: float | None = None) -> BottomUpCodec:
@@ -90,7 +107,7 @@ def bottomup_evaluator(data: BottomUpData, codec: BottomUpCodec, **kwargs) -> Bo
                              **kwargs)
 
 
-def train_data(records: ImageRecords, codec: BottomUpCodec, batch_size: int,
+def train_data(records: ImageRecords | PreparedSplit, codec: BottomUpCodec, batch_size: int,
                seed: int) -> Callable[[int], tf.data.Dataset]:
     """``initial_epoch -> repeating dataset`` of augmented bottom-up batch dicts (seeded by
     ``seed + initial_epoch``)."""
@@ -107,7 +124,7 @@ def fit_bottomup_model(run: Run, name: str, model: tf.keras.Model, data: BottomU
                        evaluator: BottomUpEvaluator, *, save_as: Path | None = None,
                        verbose: int | str = 1) -> PhaseResult:
     """Train ``model`` with heatmap MSE at both strides + the AE loss as phase ``name``."""
-    steps = steps_per_epoch(config, len(data.train))
+    steps = steps_per_epoch(config, data.num_images)
     with run.strategy.scope():
         try:
             trainer = BottomUpTrainer(model)

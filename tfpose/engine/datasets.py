@@ -17,10 +17,17 @@ expects them):
 
 A missing root or file is a :class:`~tfpose.errors.DataError` whose one-line message names the
 path and the layout expected.
+
+With ``--data-source tfds`` the scripts read a prepared dataset instead
+(:func:`prepared_dataset`, :mod:`tfpose.data.prepared`): training streams the ``train`` split from
+its TFRecords in ``--data-dir``, and validation is scored on the ``validation`` split written
+back as official files into ``$TFPOSE_CACHE`` once. ``--data synthetic`` is prepared on first
+use; the others with ``tfpose prepare NAME --manual-dir <root in the layout above>``.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +35,10 @@ from tfpose.data.bundled import synthetic_dataset
 from tfpose.errors import DataError
 from tfpose.keypoints import COCO_17, CROWDPOSE_14, MPII_16, KeypointSet
 
+log = logging.getLogger("tfpose")
+
 DATASETS = ("synthetic", "coco", "mpii", "crowdpose")
+DATA_SOURCES = ("raw", "tfds")
 
 LAYOUTS = {
     "coco": "<root>/annotations/person_keypoints_{train2017,val2017}.json with images in "
@@ -118,3 +128,29 @@ def _synthetic(images: tuple[int, int], seed: int) -> DatasetFiles:
     train_ann, train_images = synthetic_dataset("train", num_train, seed=seed)
     val_ann, val_images = synthetic_dataset("val", num_val, seed=seed)
     return DatasetFiles("synthetic", COCO_17, train_ann, train_images, val_ann, val_images)
+
+
+def prepared_dataset(args):
+    """``(train split, validation files)`` of ``--data NAME --data-source tfds --data-dir DIR``.
+
+    The train split is a :class:`tfpose.data.prepared.PreparedSplit` that the pipelines read
+    like records; the validation files are the official files written back from the prepared
+    validation split (a :class:`DatasetFiles` whose ``val_*`` entries point at them).
+    """
+    from tfpose.data import prepared  # TensorFlow Datasets is imported only when asked for
+
+    if args.data_root is not None:
+        raise DataError(args.data_root, "--data-root is for --data-source raw; a prepared "
+                        f"dataset is read from --data-dir (make it with `tfpose prepare "
+                        f"{args.data} --manual-dir {args.data_root}`)")
+    kwargs = {}
+    if args.data == "synthetic":
+        kwargs = {"synthetic_images": tuple(args.synthetic_images)}
+        prepared.prepare("synthetic", args.data_dir, **kwargs)  # a no-op once it exists
+    train = prepared.open_split(args.data, "train", args.data_dir, **kwargs)
+    files = prepared.materialise_validation(
+        prepared.open_split(args.data, "validation", args.data_dir, **kwargs))
+    log.info("%s: reading %d training persons (%d images, %d shards) from the %s; validation "
+             "from %s", args.data, len(train), train.num_images, train.num_shards,
+             train.description, files.val_ann.parent)
+    return train, files

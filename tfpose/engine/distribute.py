@@ -19,7 +19,12 @@
 
 ``--batch-size`` is the *global* batch: each of the ``R`` replicas gets ``batch / R`` examples, and
 the losses average over the global batch, so the gradients equal single-device ones. The
-learning rate is not rescaled: pass ``--lr`` for the global batch you use.
+learning rate is used as given, unless ``--lr-base-batch N`` asks for the linear scaling rule
+(``lr x batch / N``, Goyal et al. 2017). Workers split the input by example (auto-shard policy
+``DATA``, :func:`tfpose.engine.training.distributable`): every worker reads the whole input
+and keeps its share of the elements, which works for in-memory records and for prepared
+datasets with any number of files. Replicas, batches, learning rate and sharding are logged at
+the start of a run.
 """
 
 from __future__ import annotations
@@ -87,7 +92,27 @@ def per_replica_batch_size(global_batch: int, strategy: tf.distribute.Strategy) 
     return global_batch // replicas
 
 
+def num_workers(strategy: tf.distribute.Strategy) -> int:
+    """Hosts taking part (1 unless multi-worker)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return 1
+    spec = resolver.cluster_spec()
+    return sum(spec.num_tasks(job) for job in ("chief", "worker") if job in spec.jobs)
+
+
 def describe(strategy: tf.distribute.Strategy, global_batch: int) -> str:
     replicas = strategy.num_replicas_in_sync
-    return (f"{type(strategy).__name__} with {replicas} replica(s); global batch {global_batch}"
-            f" = {replicas} x {global_batch // max(replicas, 1)}")
+    workers = num_workers(strategy)
+    sharding = (f"; input auto-sharded by DATA over {workers} workers" if workers > 1 else "")
+    return (f"{type(strategy).__name__} with {replicas} replica(s) on {workers} worker(s); "
+            f"global batch {global_batch} = {replicas} x {global_batch // max(replicas, 1)} "
+            f"per replica{sharding}")
+
+
+def describe_learning_rate(lr: float, base_lr: float, base_batch: int | None,
+                           global_batch: int) -> str:
+    if base_batch:
+        return (f"learning rate {lr:g} for global batch {global_batch} (linear scaling of "
+                f"{base_lr:g} at batch {base_batch})")
+    return f"learning rate {lr:g} for global batch {global_batch} (as given, not scaled)"

@@ -1,6 +1,7 @@
 """The command-line flags every training script shares, and the model-size presets.
 
-Shared flags (``training_parser``): ``--data``, ``--data-root``, ``--input-size HxW``,
+Shared flags (``training_parser``): ``--data``, ``--data-root``, ``--data-source raw|tfds``,
+``--data-dir`` (prepared datasets), ``--lr-base-batch``, ``--input-size HxW``,
 ``--epochs``, ``--batch-size`` (global), ``--lr``, ``--optimizer adam|bop``, ``--schedule
 cosine|constant``, ``--steps-per-epoch``, ``--strategy``, ``--resume``, ``--out``, ``--seed``,
 ``--model-size small|paper``, ``--model-option KEY=VALUE`` (repeatable), ``--synthetic-images
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tfpose.config import OPTIMIZERS, SCHEDULES, TrainConfig
-from tfpose.engine.datasets import DATASETS, SYNTHETIC_IMAGES
+from tfpose.engine.datasets import DATA_SOURCES, DATASETS, SYNTHETIC_IMAGES
 from tfpose.engine.distribute import STRATEGIES
 from tfpose.engine.run import default_out_dir
 
@@ -96,6 +97,13 @@ def training_parser(description: str, *, method: str, presets: dict[str, ModelPr
                       help="dataset (default: synthetic figures, generated on first use)")
     data.add_argument("--data-root", type=Path,
                       help="dataset folder (layouts: tfpose.engine.datasets)")
+    data.add_argument("--data-source", choices=DATA_SOURCES, default="raw",
+                      help="raw: the official files in --data-root; tfds: the prepared dataset "
+                           "(sharded TFRecords, `tfpose prepare`) in --data-dir "
+                           "(default: %(default)s)")
+    data.add_argument("--data-dir",
+                      help="TFDS data folder of prepared datasets, a local path or gs://... "
+                           "(default: $TFDS_DATA_DIR or ~/tensorflow_datasets)")
     data.add_argument("--synthetic-images", type=positive_int, nargs=2,
                       default=SYNTHETIC_IMAGES, metavar=("TRAIN", "VAL"),
                       help="synthetic images to generate per split (default: %(default)s)")
@@ -115,6 +123,10 @@ def training_parser(description: str, *, method: str, presets: dict[str, ModelPr
     train.add_argument("--batch-size", type=positive_int,
                        help="global batch, split over replicas (default: the preset's)")
     train.add_argument("--lr", type=float, help="peak learning rate (default: the preset's)")
+    train.add_argument("--lr-base-batch", type=positive_int, metavar="N",
+                       help="scale --lr linearly to the global batch: lr x batch / N (Goyal et "
+                            "al.'s rule, for growing the batch over more replicas); default: "
+                            "--lr is used as given")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
                        help="bop: Bop on binary kernels, Adam on the rest (default: adam)")
     train.add_argument("--schedule", choices=SCHEDULES, default="cosine")
@@ -150,6 +162,9 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None):
     args.lr = args.lr if args.lr is not None else preset.learning_rate
     if not args.lr > 0:
         parser.error(f"--lr must be positive, got {args.lr}")
+    args.base_lr = args.lr
+    if args.lr_base_batch:
+        args.lr = args.lr * args.batch_size / args.lr_base_batch
     args.model_options = {**preset.options, **dict(args.model_option)}
     del args.model_option
     return args

@@ -133,6 +133,13 @@ def start_run(args, method: str) -> Run:
         write_json_atomically(out / "config.json", config)
     log.info("%s run in %s%s; %s", method, out, " (resuming)" if args.resume else "",
              distribute.describe(strategy, args.batch_size))
+    log.info("%s", distribute.describe_learning_rate(
+        args.lr, getattr(args, "base_lr", args.lr), getattr(args, "lr_base_batch", None),
+        args.batch_size))
+    if args.strategy == "tpu" and getattr(args, "data_source", "raw") == "raw":
+        log.warning("--strategy tpu with --data-source raw: the TPU hosts read every image "
+                    "file on its own; prepare the dataset (`tfpose prepare`) and train with "
+                    "--data-source tfds --data-dir gs://...")
     return run
 
 

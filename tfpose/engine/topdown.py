@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
@@ -31,7 +32,7 @@ from tfpose.data.mpii import read_mpii_persons
 from tfpose.data.records import PersonRecords
 from tfpose.data.topdown import topdown_dataset
 from tfpose.distill import Distiller
-from tfpose.engine.datasets import DatasetFiles, locate_dataset
+from tfpose.engine.datasets import DatasetFiles, locate_dataset, prepared_dataset
 from tfpose.engine.distribute import ConfigError
 from tfpose.engine.evaluation import TopDownEvaluator
 from tfpose.engine.optimizers import make_optimizer
@@ -48,6 +49,9 @@ from tfpose.inference.model_info import topdown_info
 from tfpose.losses.distillation import HeatmapKLDivergence
 from tfpose.losses.heatmap import AdaptiveWingLoss, HeatmapLoss
 
+if TYPE_CHECKING:
+    from tfpose.data.prepared import PreparedSplit
+
 log = logging.getLogger("tfpose")
 
 
@@ -57,7 +61,7 @@ class TopDownData:
     cover their keypoints by the pipeline) and validation persons (ground-truth boxes)."""
 
     files: DatasetFiles
-    train: PersonRecords
+    train: PersonRecords | PreparedSplit
     val: PersonRecords
 
     @property
@@ -75,9 +79,14 @@ def read_persons(files: DatasetFiles, ann_file, image_dir) -> PersonRecords:
 
 
 def load_topdown_data(args) -> TopDownData:
-    """Locate and read ``--data`` (see :mod:`tfpose.engine.datasets` for the layouts)."""
-    files = locate_dataset(args.data, args.data_root, synthetic_images=args.synthetic_images)
-    train = read_persons(files, files.train_ann, files.train_images)
+    """Locate and read ``--data`` (see :mod:`tfpose.engine.datasets` for the layouts), from the
+    raw files or, with ``--data-source tfds``, from the prepared dataset."""
+    if getattr(args, "data_source", "raw") == "tfds":
+        train, files = prepared_dataset(args)
+    else:
+        files = locate_dataset(args.data, args.data_root,
+                               synthetic_images=args.synthetic_images)
+        train = read_persons(files, files.train_ann, files.train_images)
     val = read_persons(files, files.val_ann, files.val_images)
     for split, records, ann in (("training", train, files.train_ann),
                                 ("validation", val, files.val_ann)):
@@ -108,7 +117,7 @@ def distill_config(kl_weight: float, heatmap_weight: float, temperature: float) 
         raise ConfigError(f"distillation flags: {e}") from None
 
 
-def train_data(records: PersonRecords, codec: HeatmapCodec, batch_size: int,
+def train_data(records: PersonRecords | PreparedSplit, codec: HeatmapCodec, batch_size: int,
                seed: int) -> Callable[[int], tf.data.Dataset]:
     """``initial_epoch -> repeating dataset`` of ``(image, heatmaps, target_weight)`` batches
     (augmented; seeded by ``seed + initial_epoch``)."""

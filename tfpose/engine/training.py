@@ -159,7 +159,7 @@ def train_phase(run: Run, name: str, model: tf.keras.Model,
                                     validation, info)
         log.info("%s: epochs %d-%d of %d, %d steps each", name, initial_epoch + 1, epochs,
                  epochs, steps_per_epoch)
-        model.fit(_distributable(train_data(initial_epoch)), epochs=epochs,
+        model.fit(distributable(train_data(initial_epoch)), epochs=epochs,
                   initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
                   callbacks=callbacks, verbose=verbose)
     else:
@@ -189,9 +189,10 @@ def phase_callbacks(run: Run, name: str, folder: Path, model: tf.keras.Model,
     return callbacks
 
 
-def _distributable(dataset: tf.data.Dataset) -> tf.data.Dataset:
-    """Shard by example across workers: our datasets come from in-memory record tables, not
-    from files, which the default (file) auto-sharding would need."""
+def distributable(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """Shard by example across workers (auto-shard policy DATA). The default, by file, needs
+    at least as many files as workers: in-memory records have no files at all, and a prepared
+    split may have fewer shards than there are workers."""
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options)
