@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,10 +107,20 @@ def markdown(models, paths, rows_by_threads: dict[int, list[dict]], command: str
         "Other files:",
         "- `ablations.md` (`python benchmarks/ablations.py`): each method's defining choice "
         "trained against its alternative on synthetic figures.",
-        "- `input_pipeline.py`: images per second of the tf.data training pipeline.",
+        "- `input_pipeline.py`: images per second of the tf.data training pipeline from raw "
+        "files and from prepared TFRecords (its sections below).",
         "- `device/`: phone latency over adb with `lce_benchmark_model` (not run here: no phone).",
         "",
     ])
+
+
+def _kept_sections(table: Path) -> str:
+    """The sections other scripts keep in the table file (``<!-- name -->`` ... ``<!-- /name
+    -->``, e.g. ``input_pipeline.py``'s), carried over unchanged."""
+    if not table.is_file():
+        return ""
+    found = re.finditer(r"<!-- ([\w-]+) -->\n.*?<!-- /\1 -->\n", table.read_text(), re.S)
+    return "".join("\n" + match.group(0) for match in found)
 
 
 def _report(path: Path) -> dict:
@@ -139,7 +150,7 @@ def main(argv=None) -> int:
     command = "python benchmarks/converted_models.py" + (
         "" if argv is None and len(sys.argv) == 1 else " " + " ".join(argv or sys.argv[1:]))
     text = markdown(MODELS, paths, rows, command)
-    args.table.write_text(text)
+    args.table.write_text(text + _kept_sections(args.table))
     print(text)
     return 0
 

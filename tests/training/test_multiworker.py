@@ -1,5 +1,6 @@
 """Two real worker processes on 127.0.0.1 under MultiWorkerMirroredStrategy (TF_CONFIG each):
-one epoch of a small binary hourglass on synthetic data, then a restart of both with --resume
+one epoch of a small binary hourglass on synthetic figures read from their prepared TFRecords
+(--data-source tfds), then a restart of both with --resume
 for a second epoch. Worker 1 restarts with an empty scratch folder (as a restarted host), so it
 must resume from the chief's checkpoint. After each run both workers hold the same weights."""
 
@@ -13,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from tfpose.data.bundled import synthetic_dataset
+from tfpose.data import prepared
 from tfpose.engine.checkpoints import load_keras_model
 from tfpose.models import create  # noqa: F401  (registers the custom layers for loading)
 
@@ -65,10 +66,12 @@ def weights(path):
 def test_two_workers_train_alike_and_the_chief_resumes(tmp_path, monkeypatch):
     counts = (48, 8)
     monkeypatch.setenv("TFPOSE_CACHE", str(tmp_path / "cache"))
-    for split, count in zip(("train", "val"), counts, strict=True):  # made once, not by both
-        synthetic_dataset(split, num_images=count, progress=False)
+    # Prepared once here, not by both workers at the same time.
+    builder = prepared.prepare("synthetic", tmp_path / "tfds", synthetic_images=counts)
     argv = ["--strategy", "multiworker", "--synthetic-images", *map(str, counts),
-            "--batch-size", "8", "--steps-per-epoch", "3", "--model-option", "channels=32",
+            "--data-source", "tfds", "--data-dir", str(tmp_path / "tfds"),
+            "--batch-size", "8", "--lr-base-batch", "4", "--lr", "1e-3",
+            "--steps-per-epoch", "3", "--model-option", "channels=32",
             "--out", str(tmp_path / "run")]
     chief = tmp_path / "run" / "model.keras"
     for tag, epochs, extra in (("first", 1, []), ("resumed", 2, ["--resume"])):
@@ -82,6 +85,12 @@ def test_two_workers_train_alike_and_the_chief_resumes(tmp_path, monkeypatch):
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     chief_checkpoint = tmp_path / "run" / "train" / "checkpoints" / "ckpt-1"
     for log in logs:
+        assert (f"reading {builder.info.metadata['counts']['train']['persons']} training "
+                f"persons (48 images, 1 shards) from the prepared tfpose_synthetic train split"
+                in log)
+        assert ("MultiWorkerMirroredStrategy with 2 replica(s) on 2 worker(s); global batch 8 = "
+                "2 x 4 per replica; input auto-sharded by DATA over 2 workers" in log)
+        assert "learning rate 0.002 for global batch 8 (linear scaling of 0.001 at batch 4)" in log
         assert f"train: resumed after epoch 1 from {chief_checkpoint} (step 3)" in log
         assert "Epoch 2/2" in log and "Epoch 1/2" not in log
     history = json.loads((tmp_path / "run" / "train" / "history.json").read_text())

@@ -105,7 +105,10 @@ def describe(strategy: tf.distribute.Strategy, global_batch: int) -> str:
     replicas = strategy.num_replicas_in_sync
     workers = num_workers(strategy)
     sharding = (f"; input auto-sharded by DATA over {workers} workers" if workers > 1 else "")
-    return (f"{type(strategy).__name__} with {replicas} replica(s) on {workers} worker(s); "
+    name = type(strategy).__name__
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        name = "MultiWorkerMirroredStrategy"  # not its implementation class's name
+    return (f"{name} with {replicas} replica(s) on {workers} worker(s); "
             f"global batch {global_batch} = {replicas} x {global_batch // max(replicas, 1)} "
             f"per replica{sharding}")
 
