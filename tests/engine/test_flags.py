@@ -79,3 +79,23 @@ def test_train_config_checks_its_values():
         TrainConfig(optimizer="sgd")
     with pytest.raises(ValueError, match="epochs"):
         TrainConfig(epochs=0)
+
+
+def test_lr_base_batch_scales_the_learning_rate_linearly():
+    from tfpose.engine.distribute import describe_learning_rate
+
+    args = parse(["--lr", "1e-3", "--lr-base-batch", "32", "--batch-size", "128"])
+    assert args.lr == pytest.approx(4e-3) and args.base_lr == 1e-3
+    assert describe_learning_rate(args.lr, args.base_lr, 32, 128) == (
+        "learning rate 0.004 for global batch 128 (linear scaling of 0.001 at batch 32)")
+    unscaled = parse(["--lr", "1e-3", "--batch-size", "128"])
+    assert unscaled.lr == 1e-3 and unscaled.lr_base_batch is None
+    assert "as given, not scaled" in describe_learning_rate(1e-3, 1e-3, None, 128)
+
+
+def test_data_source_flags():
+    args = parse(["--data", "coco", "--data-source", "tfds", "--data-dir", "gs://b/tfds"])
+    assert args.data_source == "tfds" and args.data_dir == "gs://b/tfds"
+    assert parse([]).data_source == "raw"
+    with pytest.raises(SystemExit):
+        parse(["--data-source", "hdf5"])
