@@ -48,3 +48,14 @@ def test_official_layouts_of_the_real_samples(tmp_path, shared_data):
     crowdpose = locate_dataset("crowdpose", crowdpose_layout(tmp_path / "cp", shared_data))
     assert crowdpose.keypoint_set is CROWDPOSE_14 and crowdpose.val_ann.name == \
         "crowdpose_test.json"
+
+
+def test_a_prepared_source_refuses_a_data_root(tmp_path):
+    from argparse import Namespace
+
+    from tfpose.engine.datasets import prepared_dataset
+
+    args = Namespace(data="coco", data_root=tmp_path, data_dir=str(tmp_path / "tfds"),
+                     synthetic_images=(4, 2))
+    with pytest.raises(DataError, match="tfpose prepare coco --manual-dir"):
+        prepared_dataset(args)
