@@ -60,6 +60,8 @@ class DatasetFiles:
       keypoint_set: the dataset's keypoints.
       train_ann, val_ann: annotation files (COCO json; MPII: HRNet-style json).
       train_images, val_images: the image folders the annotations' file names are relative to.
+        (From a prepared dataset, :func:`prepared_dataset`, ``train_ann`` and ``train_images``
+        name the prepared dataset's folder, a str that may be ``gs://...``.)
       mpii_ground_truth: MPII's ``gt_valid.mat`` when present (PCKh), else None.
     """
 

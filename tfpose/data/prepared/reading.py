@@ -226,7 +226,8 @@ def materialise_validation(split: PreparedSplit, cache: Path | None = None) -> D
         try:
             _write_official_files(split, dataset, staging)
             (staging / "COMPLETE").write_text(builder.data_dir + "\n", encoding="utf-8")
-            shutil.rmtree(root, ignore_errors=True)  # an incomplete earlier attempt
+            if not done.is_file():  # never remove a copy another worker finished and reads
+                shutil.rmtree(root, ignore_errors=True)  # an incomplete earlier attempt
             try:
                 os.replace(staging, root)
             except OSError:
@@ -236,7 +237,7 @@ def materialise_validation(split: PreparedSplit, cache: Path | None = None) -> D
             shutil.rmtree(staging, ignore_errors=True)
     ann = root / ("valid.json" if dataset == "mpii" else "annotations.json")
     mat = root / "gt_valid.mat"
-    source = Path(builder.data_dir)
+    source = builder.data_dir  # a str: gs:// paths do not survive Path()
     return DatasetFiles(dataset, split.keypoint_set, source, source, ann, root / "images",
                         mat if mat.is_file() else None)
 
