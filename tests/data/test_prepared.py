@@ -211,3 +211,17 @@ def test_a_missing_or_wrong_manual_dir_names_the_layout(tmp_path):
     with pytest.raises(DataError, match="generated"):
         prepared.prepare("synthetic", tmp_path / "tfds", manual_dir=tmp_path / "empty")
     assert not (tmp_path / "tfds" / "tfpose_coco" / "1.0.0").exists()
+
+
+def test_a_malformed_annotation_file_is_named_and_nothing_is_left_half_written(tmp_path,
+                                                                              shared_data):
+    root = coco_layout(tmp_path / "coco", shared_data)
+    val = root / "annotations" / "person_keypoints_val2017.json"
+    data = json.loads(val.read_text())
+    data["annotations"][0]["keypoints"] = data["annotations"][0]["keypoints"][:-3]  # 16 joints
+    val.unlink()
+    val.write_text(json.dumps(data))
+    with pytest.raises(DataError, match="person_keypoints_val2017.json.*expected 51"):
+        prepared.prepare("coco", tmp_path / "tfds", manual_dir=root)
+    with pytest.raises(DataError, match="no prepared coco dataset"):
+        prepared.open_split("coco", "train", tmp_path / "tfds")
