@@ -225,7 +225,8 @@ class TfposeMpii(_PoseBuilder):
         for rows in _runs(persons.image_paths):
             rows = np.asarray(rows, np.int64)
             path = persons.image_paths[rows[0]]
-            width, height = Image.open(path).size  # reads the header only
+            with Image.open(path) as image:  # reads the header only
+                width, height = image.size
             first = int(persons.image_ids[rows[0]])
             ground_truth = {"entries": [entries[int(i)] for i in persons.image_ids[rows]]}
             if truth is not None:
