@@ -116,7 +116,8 @@ def test_mirrored_strategy_on_two_logical_cpus_with_a_given_teacher(cache, tmp_p
                           "mirrored", "--teacher", tmp_path / "teacher.keras", "--out",
                           tmp_path / "run"], prelude=TWO_CPUS, env={"TFPOSE_CACHE": str(cache)})
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "MirroredStrategy with 2 replica(s); global batch 4 = 2 x 2" in result.stderr
+    assert ("MirroredStrategy with 2 replica(s) on 1 worker(s); global batch 4 = 2 x 2 per "
+            "replica" in result.stderr)
     assert not (tmp_path / "run" / "teacher").exists()  # the given teacher was used
     for phase in ("stage1", "stage2"):
         (entry,) = history(tmp_path / "run", phase)
