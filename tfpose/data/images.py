@@ -37,13 +37,19 @@ def image_bytes_look_complete(contents):
     return (size > 0) & ((is_jpeg & jpeg_ends) | (is_png & png_ends) | other)
 
 
-def read_image_checked(path):
-    """``(contents, ok)`` for a file path; warns on stderr, naming the file, when not ok."""
-    contents = tf.io.read_file(path)
+def check_image_bytes(contents, name):
+    """Whether ``contents`` look like a whole image; warns on stderr, naming ``name`` (the file,
+    or where a prepared dataset stores it), when not."""
     ok = image_bytes_look_complete(contents)
     if not ok:  # autograph turns this into a graph-mode conditional
-        tf.print("tfpose: skipping unreadable or truncated image", path, output_stream=sys.stderr)
-    return contents, ok
+        tf.print("tfpose: skipping unreadable or truncated image", name, output_stream=sys.stderr)
+    return ok
+
+
+def read_image_checked(path):
+    """``(contents, ok)`` for a file path (:func:`check_image_bytes`)."""
+    contents = tf.io.read_file(path)
+    return contents, check_image_bytes(contents, path)
 
 
 def decode_rgb(contents):
@@ -83,13 +89,9 @@ def checked_image_rows(source, *, shuffle: bool, repeat: bool, seed: int,
 
 
 def _read_row(row, example_seed):
-    if "image_bytes" in row:
+    if "image_bytes" in row:  # a prepared split's row carries its image
         row = dict(row)
         contents = row.pop("image_bytes")
-        ok = image_bytes_look_complete(contents)
-        if not ok:
-            tf.print("tfpose: skipping unreadable or truncated image", row["image_path"],
-                     output_stream=sys.stderr)
-        return row, contents, ok, example_seed
+        return row, contents, check_image_bytes(contents, row["image_path"]), example_seed
     contents, ok = read_image_checked(row["image_path"])
     return row, contents, ok, example_seed
