@@ -2,7 +2,8 @@
 
 The cache lives in ``$TFPOSE_CACHE`` (default ``~/.cache/tfpose``), one folder per generator
 setting, so demos, tests and the main job never download anything. A folder is only ever seen
-complete: it is generated under a temporary name and renamed into place.
+complete: it is generated under a temporary name and renamed into place
+(:func:`make_folder_once`, which the prepared datasets' validation copies use too).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from tfpose.data.synthetic import make_synthetic_dataset
@@ -29,19 +31,32 @@ def synthetic_dataset(split: str = "train", num_images: int = 256, *, seed: int 
     name = f"synthetic_{split}_{num_images}_{image_size[0]}x{image_size[1]}_seed{seed}"
     root = cache_dir() / name
     ann_file = root / "annotations" / f"person_keypoints_{split}.json"
-    if not ann_file.is_file():
-        root.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root.parent))
-        try:
-            make_synthetic_dataset(staging, num_images, image_size=image_size, seed=split_seed,
-                                   split=split, progress=progress)
-            if not ann_file.is_file():  # another process may have finished first
-                shutil.rmtree(root, ignore_errors=True)  # a stale, incomplete folder
-                try:
-                    os.replace(staging, root)
-                except OSError:
-                    if not ann_file.is_file():
-                        raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+    make_folder_once(root, ann_file, lambda staging: make_synthetic_dataset(
+        staging, num_images, image_size=image_size, seed=split_seed, split=split,
+        progress=progress))
     return ann_file, root / "images" / split
+
+
+def make_folder_once(root: Path, complete: Path, write: Callable[[Path], object]) -> None:
+    """Make the cache folder ``root`` with ``write(staging)``, unless ``complete`` (a file that
+    ``write`` makes last, inside the folder) is there already.
+
+    ``write`` fills a temporary sibling folder, which is renamed into place: a folder is only
+    ever seen complete, and one that another process finished first is kept, not replaced
+    while that process may be reading it.
+    """
+    if complete.is_file():
+        return
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
+    try:
+        write(staging)
+        if not complete.is_file():  # another process may have finished first
+            shutil.rmtree(root, ignore_errors=True)  # a stale, incomplete folder
+            try:
+                os.replace(staging, root)
+            except OSError:
+                if not complete.is_file():
+                    raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -20,8 +20,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from tfpose.data.bundled import cache_dir
+from tfpose.data.bundled import cache_dir, make_folder_once
 from tfpose.data.image_records import ImageRecords
 from tfpose.data.prepared.builders import BUILDERS, VERSION, SyntheticConfig
 from tfpose.data.records import PersonRecords
@@ -220,21 +218,12 @@ def materialise_validation(split: PreparedSplit, cache: Path | None = None) -> D
     root = ((cache or cache_dir()) / "prepared" / f"{builder.name}-{source_key}" / config
             / VERSION / split.split)
     done = root / "COMPLETE"
-    if not done.is_file():
-        root.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{split.split}.", dir=root.parent))
-        try:
-            _write_official_files(split, dataset, staging)
-            (staging / "COMPLETE").write_text(builder.data_dir + "\n", encoding="utf-8")
-            if not done.is_file():  # never remove a copy another worker finished and reads
-                shutil.rmtree(root, ignore_errors=True)  # an incomplete earlier attempt
-            try:
-                os.replace(staging, root)
-            except OSError:
-                if not done.is_file():  # another process may have finished first
-                    raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+
+    def write(folder: Path) -> None:
+        _write_official_files(split, dataset, folder)
+        (folder / done.name).write_text(builder.data_dir + "\n", encoding="utf-8")
+
+    make_folder_once(root, done, write)
     ann = root / ("valid.json" if dataset == "mpii" else "annotations.json")
     mat = root / "gt_valid.mat"
     source = builder.data_dir  # a str: gs:// paths do not survive Path()
