@@ -114,7 +114,7 @@ def bottomup_dataset(
     Returns:
       a dataset of dicts laid out as in the module docstring.
     """
-    if getattr(records, "num_images", len(records)) == 0:
+    if records.num_images == 0:
         raise ValueError("no image records to build a dataset from")
     augment = (augment or BottomUpAugmentConfig()) if train else NO_BOTTOMUP_AUGMENT
     deterministic = (not train) if deterministic is None else deterministic

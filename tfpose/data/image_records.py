@@ -80,6 +80,11 @@ class ImageRecords:
         return len(self.image_paths)
 
     @property
+    def num_images(self) -> int:
+        """``len()``, by the name a prepared split also answers to (its ``len`` is persons)."""
+        return len(self)
+
+    @property
     def num_persons(self) -> np.ndarray:
         """``[N]`` persons per image."""
         return np.diff(self.person_splits)

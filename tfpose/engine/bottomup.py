@@ -63,7 +63,7 @@ class BottomUpData:
     @property
     def num_images(self) -> int:
         """Training images (a prepared split's ``len`` counts persons)."""
-        return getattr(self.train, "num_images", len(self.train))
+        return self.train.num_images
 
 
 def load_bottomup_data(args) -> BottomUpData:

@@ -73,6 +73,11 @@ class DatasetFiles:
     val_images: Path
     mpii_ground_truth: Path | None = None
 
+    def split(self, name: str) -> tuple:
+        """``(annotation file, image folder)`` of split ``"train"`` or any other (validation)."""
+        return ((self.train_ann, self.train_images) if name == "train"
+                else (self.val_ann, self.val_images))
+
     @property
     def coco_format(self) -> bool:
         """Whether the annotations are COCO json (scored with COCO-style AP)."""

@@ -104,8 +104,7 @@ def model_inputs(info: ModelInfo, data: str = "synthetic", data_root=None, *,
     if files.keypoint_set.name != info.keypoints:
         raise DataError(f"--data {data}", f"has {files.keypoint_set.name} keypoints, the model "
                         f"{info.keypoints}")
-    ann, images = ((files.train_ann, files.train_images) if split == "train"
-                   else (files.val_ann, files.val_images))
+    ann, images = files.split(split)
     if info.kind == "bottomup":
         records = read_coco_images(ann, images, files.keypoint_set)
         dataset = bottomup_dataset(records, info.bottomup_codec(), batch_size=count)

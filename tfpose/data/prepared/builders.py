@@ -131,8 +131,7 @@ class _CocoFormatBuilder(_PoseBuilder):
 
     def _examples(self, files: DatasetFiles, split: str):
         train = split == "train"
-        ann_file, image_dir = ((files.train_ann, files.train_images) if train
-                               else (files.val_ann, files.val_images))
+        ann_file, image_dir = files.split(split)
         coco = load_coco(ann_file, self.KEYPOINTS)
         self.info.metadata["categories"] = coco.dataset["categories"]
         persons = read_coco_persons(ann_file, image_dir, self.KEYPOINTS, coco=coco)
@@ -210,8 +209,7 @@ class TfposeMpii(_PoseBuilder):
 
     def _examples(self, files: DatasetFiles, split: str):
         train = split == "train"
-        ann_file, image_dir = ((files.train_ann, files.train_images) if train
-                               else (files.val_ann, files.val_images))
+        ann_file, image_dir = files.split(split)
         with open(ann_file, encoding="utf-8") as f:
             entries = json.load(f)
         persons = read_mpii_persons(ann_file, image_dir)
@@ -221,8 +219,9 @@ class TfposeMpii(_PoseBuilder):
             if truth.num_persons != len(entries):
                 raise DataError(files.mpii_ground_truth, f"holds {truth.num_persons} persons "
                                 f"but {ann_file} has {len(entries)}")
-        self._count(split, len(_runs(persons.image_paths)), len(persons), len(persons))
-        for rows in _runs(persons.image_paths):
+        runs = _runs(persons.image_paths)
+        self._count(split, len(runs), len(persons), len(persons))
+        for rows in runs:
             rows = np.asarray(rows, np.int64)
             path = persons.image_paths[rows[0]]
             with Image.open(path) as image:  # reads the header only
