@@ -113,3 +113,26 @@ def test_head_arguments_are_checked():
         mb.fusion_deconv_head(x, [x, x], (16, 24, 32), (34, 17))
     with pytest.raises(ValueError, match="unknown activation 'gelu'"):
         mb.conv_bn(x, 8, activation="gelu", name="c")
+
+
+def test_transposed_conv_places_its_kernel_as_pytorch_padding_1():
+    """PyTorch ``ConvTranspose2d(k=4, s=2, p=1)``: out[o] = sum_i x[i] w[o + 1 - 2 i], so an
+    input impulse at i = 1 writes the kernel's taps 0..3 to outputs 1..4 (row and column)."""
+    inputs = tf.keras.Input((3, 3, 1))
+    model = tf.keras.Model(inputs, mb.transposed_conv(inputs, 1, name="up"))
+    taps = np.array([1.0, 2.0, 3.0, 4.0], np.float32)
+    model.get_layer("up").set_weights([np.outer(taps, 10 * taps)[..., None, None]])
+    impulse = np.zeros((1, 3, 3, 1), np.float32)
+    impulse[0, 1, 1, 0] = 1.0
+    out = model(impulse).numpy()[0, ..., 0]
+    expected = np.zeros((6, 6), np.float32)
+    expected[1:5, 1:5] = np.outer(taps, 10 * taps)
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_stride_two_depthwise_pads_like_pytorch():
+    """A 7x7 stride-2 depthwise conv pads 3 on every side (PyTorch ``padding=k // 2``)."""
+    model = _model(lambda x: mb.inverted_bottleneck(x, 8, strides=2, name="b"), (8, 8, 8))
+    assert model.get_layer("b_dw_pad").padding == ((3, 3), (3, 3))
+    assert model.get_layer("b_dw").padding == "valid"
+    assert model.output_shape == (None, 4, 4, 8)

@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfpose.layers import hrnet_blocks
 from tfpose.layers.resnet_blocks import bottleneck, conv_bn, resnet_backbone
 from tfpose.models.summary import model_summary
 
@@ -77,14 +76,3 @@ def test_strided_bottleneck_projects_the_shortcut_and_identity_otherwise():
     assert tuple(down.shape[1:]) == (8, 8, 512) and tuple(same.shape[1:]) == (8, 8, 512)
     names = {layer.name for layer in model.layers}
     assert "down_down_conv" in names and "same_down_conv" not in names
-
-
-def test_stride_one_bottleneck_is_hrnets():
-    """Same layer names and weight shapes as hrnet_blocks' copy, so HRNet can use this one."""
-    def weights(block):
-        inputs = tf.keras.Input((8, 8, 64))
-        model = tf.keras.Model(inputs, block(inputs))
-        return [(w.name, tuple(w.shape)) for w in model.weights]
-
-    assert weights(lambda x: bottleneck(x, 64, name="b")) == weights(
-        lambda x: hrnet_blocks.bottleneck(x, name="b"))

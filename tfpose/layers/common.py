@@ -1,4 +1,14 @@
-"""Pieces every model shares: the image input and its normalisation."""
+"""Pieces every model shares: the image input and its normalisation, and PyTorch's padding.
+
+Padding: the published pose networks are PyTorch code whose convolutions pad ``k // 2`` on every
+side. At stride 1 (odd kernels) that is TF's ``"same"``; at stride 2 on an even input ``"same"``
+pads ``k // 2 - 1`` on the top / left and ``k // 2`` on the bottom / right, which moves every
+feature half an input pixel of the layer and makes published weights compute other outputs.
+:func:`pad_like_torch` gives a strided conv PyTorch's geometry (an explicit ``ZeroPadding2D``
+and a ``"valid"`` conv), so our float models equal the authors' output for output
+(``tests/weights``). Binary LCE convs keep ``"same"`` with ``pad_values=1``: that is the layout
+LCE optimises, and no published binary weights exist to match.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +39,21 @@ def image_input(input_size, name: str = "image"):
     normalised = tf.keras.layers.Normalization(
         mean=RGB_MEAN, variance=[s**2 for s in RGB_STD], name="normalize")(inputs)
     return inputs, normalised
+
+
+def pad_like_torch(x, kernel_size: int, strides: int, dilation_rate: int = 1, *, name: str):
+    """``(x, padding)`` for a conv of ``kernel_size`` that pads like PyTorch's ``k // 2``.
+
+    Stride 1 returns ``(x, "same")`` (identical for odd kernels, one op fewer); a strided conv
+    with a kernel wider than its stride gets ``ZeroPadding2D`` named ``{name}_pad`` and
+    ``"valid"``. Apply the conv with the returned padding to the returned tensor.
+    """
+    if strides == 1:
+        return x, "same"
+    reach = dilation_rate * (kernel_size - 1) // 2
+    if reach == 0:
+        return x, "valid"
+    return tf.keras.layers.ZeroPadding2D(reach, name=f"{name}_pad")(x), "valid"
 
 
 def check_input_size(input_size, multiple: int, model: str):

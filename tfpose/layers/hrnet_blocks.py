@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-from tfpose.layers.binary import QuantPolicy, activation, batch_norm, binary_conv_unit
+from tfpose.layers.binary import QuantPolicy, activation, binary_conv_unit
+from tfpose.layers.resnet_blocks import bottleneck, conv_bn
 
 layers = tf.keras.layers
 
@@ -47,22 +48,8 @@ class HRNetBlocks:
 
 
 # ---- real-valued HRNet (Sun et al., CVPR 2019) ------------------------------------------------
-def conv_bn(x, filters, kernel_size=3, strides=1, relu=True, *, name):
-    x = layers.Conv2D(filters, kernel_size, strides, padding="same", use_bias=False,
-                      name=f"{name}_conv")(x)
-    x = batch_norm(f"{name}_bn")(x)
-    return layers.ReLU(name=f"{name}_relu")(x) if relu else x
-
-
-def bottleneck(x, planes: int = 64, expansion: int = 4, *, name):
-    out = planes * expansion
-    y = conv_bn(x, planes, 1, name=f"{name}_1")
-    y = conv_bn(y, planes, 3, name=f"{name}_2")
-    y = conv_bn(y, out, 1, relu=False, name=f"{name}_3")
-    shortcut = x if x.shape[-1] == out else conv_bn(x, out, 1, relu=False, name=f"{name}_down")
-    return layers.ReLU(name=f"{name}_relu")(layers.Add(name=f"{name}_add")([y, shortcut]))
-
-
+# conv_bn and the stage-1 bottleneck are ResNet's (tfpose.layers.resnet_blocks): the authors'
+# HRNet uses the same blocks, with PyTorch's symmetric padding at stride 2.
 def basic_block(x, *, name):
     filters = x.shape[-1]
     y = conv_bn(x, filters, 3, name=f"{name}_1")
@@ -78,7 +65,7 @@ def upsample(x, filters, factor, conv, *, name):
 def float_blocks() -> HRNetBlocks:
     return HRNetBlocks(
         stem=lambda x, filters, name: conv_bn(x, filters, 3, 2, name=name),
-        stage1_block=lambda x, name: bottleneck(x, name=name),
+        stage1_block=lambda x, name: bottleneck(x, 64, name=name),
         branch_block=lambda x, name: basic_block(x, name=name),
         transition=lambda x, filters, strides, name: conv_bn(x, filters, 3, strides, name=name),
         fuse_up=lambda x, filters, factor, name: upsample(

@@ -17,9 +17,10 @@ Every function takes a Keras tensor (NHWC) and returns one; layers are named
   backbone output only, predictions from the refined path only.
 
 Every op here (conv, depthwise conv, transposed conv, BatchNorm, ReLU/ReLU6, add) has an int8
-TFLite kernel, so a model made of them converts to full-integer int8. Padding is Keras ``same``
-(TFLite's native padding, no separate Pad op); with stride 2 it pads one pixel less on the
-top/left than PyTorch's symmetric ``k // 2``, which matters only when porting PyTorch weights.
+TFLite kernel, so a model made of them converts to full-integer int8. Padding is PyTorch's
+symmetric ``k // 2`` (:func:`tfpose.layers.common.pad_like_torch`): ``"same"`` at stride 1, an
+explicit ``ZeroPadding2D`` (TFLite PAD, int8 capable) before the few stride-2 convs, so the
+authors' weights compute the authors' outputs.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from collections.abc import Sequence
 import tensorflow as tf
 
 from tfpose.layers.binary import batch_norm
+from tfpose.layers.common import pad_like_torch
 
 layers = tf.keras.layers
 
@@ -46,7 +48,8 @@ def make_divisible(value: float, divisor: int = 8) -> int:
 
 def conv_bn(x, filters: int, kernel_size: int = 1, strides: int = 1, activation=None, *, name):
     """Conv (no bias) + BN (+ ``activation``: "relu6", "relu" or None)."""
-    x = layers.Conv2D(filters, kernel_size, strides, padding="same", use_bias=False,
+    x, padding = pad_like_torch(x, kernel_size, strides, name=name)
+    x = layers.Conv2D(filters, kernel_size, strides, padding=padding, use_bias=False,
                       name=f"{name}_conv")(x)
     x = batch_norm(f"{name}_bn")(x)
     return _activation(x, activation, name)
@@ -54,7 +57,8 @@ def conv_bn(x, filters: int, kernel_size: int = 1, strides: int = 1, activation=
 
 def depthwise_bn(x, kernel_size: int, strides: int = 1, activation=None, *, name):
     """Depthwise conv (no bias) + BN (+ ``activation``)."""
-    x = layers.DepthwiseConv2D(kernel_size, strides, padding="same", use_bias=False,
+    x, padding = pad_like_torch(x, kernel_size, strides, name=f"{name}_dw")
+    x = layers.DepthwiseConv2D(kernel_size, strides, padding=padding, use_bias=False,
                                name=f"{name}_dw")(x)
     x = batch_norm(f"{name}_dw_bn")(x)
     return _activation(x, activation, f"{name}_dw")

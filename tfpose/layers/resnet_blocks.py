@@ -7,11 +7,11 @@ original paper ("v1", ``stride_in_1x1=True``) does. Parameters are identical; v1
 MACs (the 3x3 conv runs at the higher resolution) and is the more accurate of the two.
 
 Geometry: strided convolutions and the stem's max-pool pad explicitly and symmetrically by
-``kernel // 2`` (PyTorch's convention) instead of TF ``"same"``, which pads stride-2 layers only
-at the bottom / right. The feature grids then line up with torchvision's, so its ImageNet weights
-can be ported one to one (SimpleBaseline's accuracy depends on an ImageNet-initialised backbone).
-Stride-1 layers use ``"same"``; the graph of a stride-1 :func:`conv_bn` / :func:`bottleneck` is
-the one of their copies in :mod:`tfpose.layers.hrnet_blocks` (same layer names and weights).
+``kernel // 2`` (PyTorch's convention, :func:`tfpose.layers.common.pad_like_torch`) instead of
+TF ``"same"``, which pads stride-2 layers only at the bottom / right. The feature grids then
+line up with torchvision's, so its ImageNet weights port one to one (SimpleBaseline's accuracy
+depends on an ImageNet-initialised backbone). HRNet (:mod:`tfpose.layers.hrnet_blocks`) is
+built from the same :func:`conv_bn` and :func:`bottleneck`.
 
 Tensors are NHWC. :func:`resnet_backbone` returns the features of the four stages, ``c2`` ...
 ``c5`` at strides 4, 8, 16, 32 with 256, 512, 1024, 2048 channels.
@@ -22,6 +22,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from tfpose.layers.binary import batch_norm
+from tfpose.layers.common import pad_like_torch
 
 layers = tf.keras.layers
 
@@ -43,10 +44,7 @@ def check_depth(depth: int) -> int:
 def conv_bn(x, filters: int, kernel_size: int = 1, strides: int = 1, relu: bool = True, *,
             name: str):
     """Conv (no bias) -> BatchNorm [-> ReLU]; strided convs pad symmetrically (see module doc)."""
-    padding = "same"
-    if strides > 1 and kernel_size > 1:
-        x = layers.ZeroPadding2D(kernel_size // 2, name=f"{name}_pad")(x)
-        padding = "valid"
+    x, padding = pad_like_torch(x, kernel_size, strides, name=name)
     x = layers.Conv2D(filters, kernel_size, strides, padding=padding, use_bias=False,
                       name=f"{name}_conv")(x)
     x = batch_norm(f"{name}_bn")(x)
