@@ -2,15 +2,17 @@ r"""Ablations on synthetic figures: does each method's defining choice help at a
 
     python benchmarks/ablations.py                     # all four, two seeds: about 2 h on 2 cores
     python benchmarks/ablations.py --only fasterpose --seeds 3 --table /tmp/fasterpose.md
+    python benchmarks/ablations.py --only bihrnet      # about 1 h on 2 cores
 
 Every row is real runs of the method's training script (``training/train_*.py``), one per seed,
 on the bundled synthetic figures with the script's ``small`` preset: same data, seeds, input
 size, steps and schedule for every variant of an ablation; only the ablated choice differs.
 
-* BiHRNet: KD + AWing (the paper's loss) vs AWing alone (``--kl-weight 0``) vs MSE alone
-  (``--kl-weight 0 --loss mse``), and KD weighted 10x (``--kl-weight 10``: at weight 1 the KL
-  term is about 1% of the loss); the binary student after both stages. Later variants reuse the
-  first variant's teacher (the ones without KD give it no weight).
+* BiHRNet: does distillation help? One real-valued HRNet teacher is trained first, once (first
+  seed), for 3600 steps: three times the student's 600 + 600 (``--teacher-epochs 24 --epochs 1``;
+  that run's own 150-step students are not part of the table). Every student run then gets it
+  with ``--teacher PATH`` and differs only in the loss: KD + AWing with the default weights vs
+  AWing alone (``--kl-weight 0``); the binary student after both stages.
 * Binary hourglass: HPM blocks vs the plain binary bottleneck (``--block bottleneck``).
 * FasterPose: RCE vs MSE (``--loss mse``).
 * LitePose: 7x7 vs 3x3 depthwise kernels (``--model-option kernel_size=3``).
@@ -18,9 +20,11 @@ size, steps and schedule for every variant of an ablation; only the ablated choi
 The table (``--table``, default ``benchmarks/ablations.md``) gives PCK@0.5 (torso) and
 PCK_box@0.05 of the untrained model and of the trained one on the held-out synthetic validation
 images (flip test) per seed, the optimiser steps and the wall time of the runs (host CPU,
-labelled in the table). Each run's folder (``--out``: ``<ablation>/<variant>/seed<k>``) keeps its
-log, metrics.json and drawings; ``--reuse`` takes finished runs from there instead of training
-again.
+labelled in the table); runs that distil also give the KL term's logged share of the gradient
+reaching the student's heatmaps (first -> last epoch of each stage). Each run's folder (``--out``:
+``<ablation>/<variant>/seed<k>``, the teacher in ``<ablation>/teacher/seed<k>``) keeps its log,
+metrics.json and drawings; ``--reuse`` takes finished runs from there instead of training again.
+The table file keeps the sections of ablations not run this time.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -45,7 +49,6 @@ REPO = Path(__file__).resolve().parents[1]
 class Variant:
     label: str
     flags: tuple[str, ...] = ()
-    teacher_of: str | None = None  # reuse this variant's teacher (its slug)
 
 
 @dataclass(frozen=True)
@@ -57,21 +60,23 @@ class Ablation:
     variants: dict[str, Variant] = field(default_factory=dict)
     # --quick: a tiny run of the same script (tests: the table's plumbing, not the figures)
     quick: tuple[str, ...] = ()
+    # A run made once, before the variants, with the first seed: its teacher.keras is every
+    # variant's --teacher, so that all students distil from the same, stronger teacher.
+    teacher: Variant | None = None
+    quick_teacher: tuple[str, ...] = ()  # replaces the teacher's flags with --quick
 
 
 TINY = ("--synthetic-images", "8", "4", "--epochs", "1", "--steps-per-epoch", "2",
         "--batch-size", "2", "--run-eagerly")
 ABLATIONS = (
-    Ablation("bihrnet", "BiHRNet (binary student after stages 1 and 2): loss", "train_bihrnet",
-             "student", {
-                 "kd_awing": Variant("KD + AWing (BiHRNet)"),
-                 "kd10_awing": Variant("KD x 10 + AWing", ("--kl-weight", "10"),
-                                       teacher_of="kd_awing"),
-                 "awing": Variant("AWing alone", ("--kl-weight", "0"), teacher_of="kd_awing"),
-                 "mse": Variant("MSE alone", ("--kl-weight", "0", "--loss", "mse"),
-                                teacher_of="kd_awing"),
-             }, quick=(*TINY, "--teacher-epochs", "1", "--input-size", "64x64",
-                       "--model-option", "width=8")),
+    Ablation("bihrnet", "BiHRNet (binary student after stages 1 and 2): distillation from a "
+             "stronger teacher", "train_bihrnet", "student", {
+                 "kd_awing": Variant("KD + AWing (BiHRNet, default weights)"),
+                 "awing": Variant("AWing alone", ("--kl-weight", "0")),
+             }, quick=(*TINY, "--input-size", "64x64", "--model-option", "width=8"),
+             teacher=Variant("teacher: HRNet, trained once",
+                             ("--teacher-epochs", "24", "--epochs", "1")),
+             quick_teacher=("--teacher-epochs", "2")),
     Ablation("hourglass", "Binary hourglass: residual block", "train_hourglass_hpm", "model", {
         "hpm": Variant("HPM (hierarchical, parallel, multi-scale)"),
         "bottleneck": Variant("plain binary bottleneck", ("--block", "bottleneck")),
@@ -93,9 +98,8 @@ def run_variant(ablation: Ablation, slug: str, variant: Variant, seed: int, args
     metrics_file = out / "metrics.json"
     flags = [*(ablation.quick if args.quick else ()), *variant.flags, "--seed", str(seed),
              "--out", str(out)]
-    if variant.teacher_of:
-        teacher = args.out / ablation.key / variant.teacher_of / f"seed{seed}" / "teacher.keras"
-        flags += ["--teacher", str(teacher)]
+    if ablation.teacher and variant is not ablation.teacher:
+        flags += ["--teacher", str(teacher_file(ablation, args))]
     if not (args.reuse and metrics_file.is_file()):
         out.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, str(REPO / "training" / f"{ablation.script}.py"), *flags]
@@ -108,16 +112,44 @@ def run_variant(ablation: Ablation, slug: str, variant: Variant, seed: int, args
         (out / "wall_seconds.txt").write_text(f"{time.perf_counter() - start:.1f}\n")
     results = json.loads(metrics_file.read_text())["results"]
     config = json.loads((out / "config.json").read_text())
-    history = json.loads((out / _last_phase(out) / "history.json").read_text())
-    return {"baseline": results["baseline"], "trained": results[ablation.result],
-            "steps": history[-1]["step"], "input_size": config["input_size"],
+    phase = "teacher" if variant is ablation.teacher else _last_phase(out)
+    return {"baseline": results["baseline"],
+            "trained": results["teacher" if phase == "teacher" else ablation.result],
+            "steps": _history(out, phase)[-1]["step"], "input_size": config["input_size"],
             "batch_size": config["batch_size"], "images": config["synthetic_images"],
+            "kl_grad_share": _kl_grad_shares(out) if phase != "teacher" else "",
             "seconds": float((out / "wall_seconds.txt").read_text())}
+
+
+def teacher_file(ablation: Ablation, args) -> Path:
+    """The teacher every variant of ``ablation`` distils from (made with the first seed)."""
+    return args.out / ablation.key / "teacher" / f"seed{args.seeds[0]}" / "teacher.keras"
+
+
+def with_quick_teacher(ablation: Ablation) -> Ablation:
+    """``ablation`` whose teacher run has the tiny ``quick_teacher`` flags."""
+    return replace(ablation, teacher=replace(ablation.teacher, flags=ablation.quick_teacher))
+
+
+def _history(out: Path, phase: str) -> list[dict]:
+    return json.loads((out / phase / "history.json").read_text())
 
 
 def _last_phase(out: Path) -> str:
     phases = [p.name for p in out.iterdir() if (p / "history.json").is_file()]
     return "stage2" if "stage2" in phases else "train"
+
+
+def _kl_grad_shares(out: Path) -> str:
+    """``first -> last`` epoch's logged KL share of the gradient per distillation stage."""
+    shown = []
+    for phase in ("stage1", "stage2"):
+        path = out / phase / "history.json"
+        shares = [e["kl_grad_share"] for e in (_history(out, phase) if path.is_file() else [])
+                  if "kl_grad_share" in e]
+        if shares:
+            shown.append(f"{shares[0]:.2f} -> {shares[-1]:.2f}")
+    return ", ".join(shown)
 
 
 def _percent(runs: list[dict], key: str, metric: str) -> str:
@@ -126,53 +158,86 @@ def _percent(runs: list[dict], key: str, metric: str) -> str:
     return f"{shown} (mean {sum(values) / len(values):.1f})" if len(values) > 1 else shown
 
 
-def markdown(tables: list[tuple[Ablation, dict[str, list[dict]]]], args) -> str:
+HEADER = (
+    "# Ablations on synthetic figures\n\n"
+    "Every run is the method's training script with its `small` preset on the bundled synthetic "
+    "figures; only the ablated choice differs within an ablation. Figures are percent on the "
+    "held-out validation figures with flip test, one per seed (then their mean): PCK@0.5 (error "
+    "within half the torso) and PCK_box@0.05 (within 5% of the box's longer side, about "
+    "PCKh@0.5); untrained models differ between seeds by their initialisation only. Training is "
+    "not bit-reproducible (parallel input pipeline), so the same command and seed twice differ "
+    "too: the BiHRNet main job gave a student PCK@0.5 of 73.4 and 66.7 in two runs on this "
+    "machine. Read a difference smaller than that as no difference. Wall time, per seed, is the "
+    "whole run (data, training, per-epoch validation, final evaluation) on a shared development "
+    "machine, so it varies with what else ran; it is not a phone figure. These are small-budget "
+    "runs on synthetic data: they show which way a choice pushes early training here, not what "
+    "it is worth on COCO or MPII. Each section names the command, date and host it came from.\n"
+)
+
+
+def section(ablation: Ablation, variants: dict[str, list[dict]], teacher: dict | None,
+            args) -> str:
+    """The markdown section of one ablation: how it was run and one row per variant."""
     command = "python benchmarks/ablations.py " + " ".join(sys.argv[1:])
     seeds = " / ".join(map(str, args.seeds))
-    lines = [
-        "# Ablations on synthetic figures",
-        "",
-        f"Produced by `{command.strip()}` (seeds {seeds}) on {datetime.date.today()}; host: "
-        f"{platform.machine()}, {os.cpu_count()} CPU cores, no GPU. Every run is the method's "
-        "training script with its `small` preset on the bundled synthetic figures; only the "
-        "ablated choice differs within an ablation. Figures are percent on the held-out "
-        "validation figures with flip test, one per seed (then their mean): PCK@0.5 (error "
-        "within half the torso) and PCK_box@0.05 (within 5% of the box's longer side, about "
-        "PCKh@0.5); untrained models differ between seeds by their initialisation only. "
-        "Training is not bit-reproducible (parallel input pipeline), so the same command and "
-        "seed twice differ too: the BiHRNet main job gave a student PCK@0.5 of 73.4 and 66.7 "
-        "in two runs on this machine. Read a difference smaller than that as no difference. "
-        "Wall time, per seed, is the whole run (data, training, per-epoch validation, final "
-        "evaluation) on a shared development machine, so it varies with what else ran; it is "
-        "not a phone figure. These are small-budget runs on synthetic data: they show which "
-        "way a choice pushes early training here, not what it is worth on COCO or MPII.",
-    ]
-    for ablation, variants in tables:
-        done = [run for runs in variants.values() for run in runs if "error" not in run]
-        budget = ""
-        if done:
-            first = done[0]
-            budget = (f"{first['images'][0]} training / {first['images'][1]} validation "
-                      f"images, input {first['input_size'][0]}x{first['input_size'][1]}, batch "
-                      f"{first['batch_size']}, {first['steps']} optimiser steps in the last "
-                      "phase")
-        lines += ["", f"## {ablation.title}", "", f"`training/{ablation.script}.py`; {budget}.",
-                  "", "| variant | flags | untrained PCK@0.5 | trained PCK@0.5 | "
-                  "trained PCK_box@0.05 | wall time |", "|---|---|---|---|---|---|"]
-        for slug, runs in variants.items():
-            variant = ablation.variants[slug]
-            flags = " ".join(variant.flags) or "(defaults)"
-            failed = [run["error"] for run in runs if "error" in run]
-            if failed:
-                lines.append(f"| {variant.label} | `{flags}` | failed: {'; '.join(failed)} "
-                             "| | | |")
-                continue
-            minutes = " / ".join(f"{run['seconds'] / 60:.1f}" for run in runs)
-            lines.append(f"| {variant.label} | `{flags}` | "
-                         f"{_percent(runs, 'baseline', 'PCK@0.5')} | "
-                         f"{_percent(runs, 'trained', 'PCK@0.5')} | "
-                         f"{_percent(runs, 'trained', 'PCK_box@0.05')} | {minutes} min |")
-    return "\n".join(lines) + "\n"
+    done = [run for runs in variants.values() for run in runs if "error" not in run]
+    budget = ""
+    if done:
+        first = done[0]
+        budget = (f"; {first['images'][0]} training / {first['images'][1]} validation images, "
+                  f"input {first['input_size'][0]}x{first['input_size'][1]}, batch "
+                  f"{first['batch_size']}, {first['steps']} optimiser steps in the last phase")
+    lines = [f"## {ablation.title}", "",
+             f"Produced by `{command.strip()}` (seeds {seeds}) on {datetime.date.today()}; "
+             f"host: {platform.machine()}, {os.cpu_count()} CPU cores, no GPU. "
+             f"`training/{ablation.script}.py`{budget}."]
+    header = ["variant", "flags", "untrained PCK@0.5", "trained PCK@0.5", "trained PCK_box@0.05"]
+    if ablation.teacher:
+        lines[-1] += (f" Every variant distils from the same teacher, passed as `--teacher "
+                      f"{teacher_file(ablation, args)}` (first row: its own run and figures). "
+                      "The KL share column is the share of the gradient reaching the student's "
+                      "heatmaps that comes from the KL term, logged per epoch (`kl_grad_share`, "
+                      "mean over the epoch's examples): first -> last epoch of stage 1, then of "
+                      "stage 2, per seed.")
+        header.append("KL share of the gradient")
+    lines += ["", "| " + " | ".join([*header, "wall time"]) + " |",
+              "|" + "---|" * (len(header) + 1)]
+    rows = [(ablation.teacher, [teacher])] if ablation.teacher else []
+    rows += [(ablation.variants[slug], runs) for slug, runs in variants.items()]
+    for variant, runs in rows:
+        lines.append(_row(variant, runs, is_teacher=variant is ablation.teacher,
+                          with_share=bool(ablation.teacher)))
+    return "\n".join(lines)
+
+
+def _row(variant: Variant, runs: list[dict], *, is_teacher: bool, with_share: bool) -> str:
+    flags = " ".join(variant.flags) or "(defaults)"
+    failed = [run["error"] for run in runs if "error" in run]
+    if failed:
+        return f"| {variant.label} | `{flags}` | failed: {'; '.join(failed)} |"
+    label = f"{variant.label}, {runs[0]['steps']} steps" if is_teacher else variant.label
+    cells = [label, f"`{flags}`",
+             "-" if is_teacher else _percent(runs, "baseline", "PCK@0.5"),
+             _percent(runs, "trained", "PCK@0.5"), _percent(runs, "trained", "PCK_box@0.05")]
+    if with_share:
+        cells.append("-" if is_teacher else "; ".join(
+            f"seed {run['seed']}: {run['kl_grad_share'] or 'not logged'}" for run in runs))
+    minutes = " / ".join(f"{run['seconds'] / 60:.1f}" for run in runs)
+    return "| " + " | ".join([*cells, f"{minutes} min"]) + " |"
+
+
+def markdown(sections: dict[str, str]) -> str:
+    """The table file: the header, then the sections in :data:`ABLATIONS` order."""
+    ordered = [sections[a.title] for a in ABLATIONS if a.title in sections]
+    return HEADER + "".join(f"\n{text.rstrip()}\n" for text in ordered)
+
+
+def existing_sections(path: Path) -> dict[str, str]:
+    """The ``## title`` sections of an existing table file, by title."""
+    if not path.is_file():
+        return {}
+    parts = path.read_text().split("\n## ")[1:]
+    return {part.split("\n", 1)[0]: "## " + part for part in parts}
 
 
 def main(argv=None) -> int:
@@ -193,21 +258,33 @@ def main(argv=None) -> int:
                              "nothing")
     args = parser.parse_args(argv)
     chosen = [a for a in ABLATIONS if not args.only or a.key in args.only]
-    # Seed by seed, so that a variant reusing a teacher finds that seed's teacher trained.
-    jobs = [(seed, a, slug, v) for seed in args.seeds for a in chosen
-            for slug, v in a.variants.items()]
+    if args.quick:
+        chosen = [with_quick_teacher(a) if a.teacher else a for a in chosen]
+    # Teachers first, then seed by seed.
+    jobs = [(args.seeds[0], a, "teacher", a.teacher) for a in chosen if a.teacher]
+    jobs += [(seed, a, slug, v) for seed in args.seeds for a in chosen
+             for slug, v in a.variants.items()]
     runs: dict[str, dict[str, list[dict]]] = {a.key: {slug: [] for slug in a.variants}
                                               for a in chosen}
+    teachers: dict[str, dict] = {}
     for seed, ablation, slug, variant in tqdm(jobs, desc="ablation runs", unit="run"):
         tqdm.write(f"{ablation.key}: {variant.label}, seed {seed}")
-        runs[ablation.key][slug].append(run_variant(ablation, slug, variant, seed, args))
-    text = markdown([(a, runs[a.key]) for a in chosen], args)
+        result = {"seed": seed, **run_variant(ablation, slug, variant, seed, args)}
+        if variant is ablation.teacher:
+            teachers[ablation.key] = result
+        else:
+            runs[ablation.key][slug].append(result)
+    sections = existing_sections(args.table)
+    for ablation in chosen:
+        sections[ablation.title] = section(ablation, runs[ablation.key],
+                                           teachers.get(ablation.key), args)
+    text = markdown(sections)
     args.table.parent.mkdir(parents=True, exist_ok=True)
     args.table.write_text(text)
     print(text)
     print(f"wrote {args.table}")
     failed = any("error" in run for variants in runs.values() for variant in variants.values()
-                 for run in variant)
+                 for run in variant) or any("error" in run for run in teachers.values())
     return 1 if failed else 0
 
 

@@ -63,9 +63,11 @@ def test_distillation_trains_the_student_and_leaves_the_teacher(teacher, stage_o
                             verbose=0)
 
     logs = history.history
-    assert set(logs) == {"loss", "kl", "awing", "val_loss", "val_kl", "val_awing"}
+    names = {"loss", "kl", "awing", "kl_loss_share", "kl_grad_share"}
+    assert set(logs) == names | {f"val_{name}" for name in names}
     assert all(np.isfinite(values).all() for values in logs.values())
     assert logs["loss"][0] > 0 and logs["kl"][0] > 0 and logs["awing"][0] > 0
+    assert all(0 < logs[share][0] < 1 for share in ("kl_loss_share", "kl_grad_share"))
     for before, after in zip(teacher_before, teacher.get_weights(), strict=True):
         np.testing.assert_array_equal(before, after)  # incl. batch-norm statistics
     changed = [not np.array_equal(before, after.numpy())
@@ -90,14 +92,44 @@ def test_compute_loss_is_the_weighted_sum_of_the_standalone_losses(teacher, stag
     kl_value = kl(teacher(images, training=False), student).numpy()
     awing_value = awing(truth, student, sample_weight=weights).numpy()
     assert loss == pytest.approx(0.3 * kl_value + 2.0 * awing_value, rel=1e-5)
-    logged = {metric.name: metric.result().numpy() for metric in distiller.metrics}
+    logged = {metric.name: metric.result().numpy() for metric in distiller.metrics
+              if not metric.name.endswith("_share")}
     assert logged == pytest.approx({"loss": loss, "kl": kl_value, "awing": awing_value}, rel=1e-5)
+
+
+def identity_model(name):
+    """``[B, 1, 2, 1]`` -> itself: a teacher whose heatmaps are its input."""
+    inputs = tf.keras.Input((1, 2, 1))
+    return tf.keras.Model(inputs, tf.keras.layers.Activation("linear")(inputs), name=name)
+
+
+def test_shares_of_the_kl_term_by_hand():
+    # One keypoint on two pixels, T = 1, MSE as the ground-truth term, two examples:
+    # 0: teacher [0, 0] -> p = [1/2, 1/2]; student [ln 3, 0] -> q = [3/4, 1/4];
+    #    KL = (ln(2/3) + ln 2) / 2 = ln(4/3) / 2, its gradient q - p = [1/4, -1/4];
+    #    truth = student + [3/4, -3/4]: MSE 9/16, its gradient (student - truth) = [-3/4, 3/4].
+    #    With kl_weight 3 the two gradients have equal norms: share 1/2.
+    # 1: teacher = student: KL and its gradient are 0, share 0.
+    distiller = Distiller(identity_model("student"), identity_model("teacher"))
+    distiller.compile("sgd", kl_weight=3.0, heatmap_weight=1.0, kl=HeatmapKLDivergence(1.0),
+                      heatmap_loss=KeypointMSE())
+    student = np.array([[np.log(3.0), 0.0], [0.2, 0.7]], np.float32).reshape(2, 1, 2, 1)
+    teacher = np.array([[0.0, 0.0], [0.2, 0.7]], np.float32).reshape(2, 1, 2, 1)
+    truth = student + np.array([0.75, -0.75], np.float32).reshape(1, 1, 2, 1)
+    distiller.compute_loss(teacher, truth, student)
+
+    logged = {metric.name: metric.result().numpy() for metric in distiller.metrics}
+    kl = np.log(4 / 3) / 2
+    assert logged["kl_grad_share"] == pytest.approx((0.5 + 0.0) / 2, rel=1e-5)
+    assert logged["kl_loss_share"] == pytest.approx((3 * kl / (3 * kl + 9 / 16) + 0.0) / 2,
+                                                    rel=1e-5)
 
 
 def test_metric_names_follow_the_losses(teacher, stage_one):
     distiller = Distiller(stage_one, teacher)
     distiller.compile("sgd", heatmap_loss=KeypointMSE(), kl=HeatmapKLDivergence(name="distil"))
-    assert [metric.name for metric in distiller.metrics] == ["loss", "distil", "keypoint_mse"]
+    assert [metric.name for metric in distiller.metrics] == [
+        "loss", "distil", "keypoint_mse", "distil_loss_share", "distil_grad_share"]
 
 
 # ---- tf.distribute ---------------------------------------------------------------------------

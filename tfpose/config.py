@@ -76,13 +76,15 @@ class TrainConfig:
 class DistillConfig:
     """BiHRNet's loss: ``kl_weight * KL(teacher || student) + heatmap_weight * AWing``.
 
-    The paper publishes neither weight nor the temperature (see :mod:`tfpose.losses.distillation`
-    for why T = 0.1 suits heatmaps in [0, 1]).
+    The paper publishes neither weight nor the temperature. The defaults and why (T = 0.1, no T²
+    factor, ``kl_weight`` 0.05: about half of the gradient reaching the student's heatmaps at
+    the start of stage 1, measured) are derived in :mod:`tfpose.losses.distillation`.
     """
 
-    kl_weight: float = 1.0
+    kl_weight: float = 0.05
     heatmap_weight: float = 1.0
     temperature: float = 0.1
+    scale_by_t2: bool = False  # Hinton's T² factor on the KL (for logits at T >= 1)
 
     def __post_init__(self):
         if self.kl_weight < 0 or self.heatmap_weight < 0 or \

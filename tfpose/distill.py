@@ -7,7 +7,10 @@ ground truth::
 
 Both terms are per-keypoint means (see :mod:`tfpose.losses.heatmap`); the ground-truth term is
 weighted by the pipeline's ``target_weight``, the KL term is not. The paper publishes neither
-weight; both default to 1 and are arguments of :meth:`Distiller.compile`.
+weight. The defaults (:class:`tfpose.config.DistillConfig`: ``kl_weight`` 0.05, ``heatmap_weight``
+1, KL at T = 0.1 without a T² factor) give the KL term about half of the gradient reaching the
+student's heatmaps at the start of stage 1; :mod:`tfpose.losses.distillation` derives and
+measures them. The Distiller logs each term's share, so a run shows how the balance moves.
 
 Two-stage training (ReActNet's recipe, used by BiHRNet): stage 1 trains a student with binary
 activations and real-valued weights (``QuantPolicy().stage_one()``); stage 2 starts the fully
@@ -24,6 +27,7 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
+from tfpose.config import DistillConfig
 from tfpose.losses.distillation import HeatmapKLDivergence
 from tfpose.losses.heatmap import AdaptiveWingLoss, HeatmapLoss
 
@@ -39,8 +43,22 @@ class Distiller(tf.keras.Model):
     ``target_weight`` ``[B, K]`` (other keys are ignored), or ``(image, heatmaps[, weights])``
     tuples. Calling the Distiller, ``predict`` and ``evaluate`` use the student.
 
-    Logged metrics: ``loss`` (the weighted total), ``kl`` and ``awing`` (the unweighted terms; the
-    names are the loss objects' ``name``, so another ``heatmap_loss`` logs under its own name).
+    Logged metrics (means over the epoch's examples; ``val_`` ones on validation data):
+
+    * ``loss``: the weighted total;
+    * ``kl`` and ``awing``: the unweighted terms;
+    * ``kl_loss_share``: the weighted KL term's share of the two weighted terms,
+      ``kl_weight * KL / (kl_weight * KL + heatmap_weight * AWing)``;
+    * ``kl_grad_share``: the weighted KL term's share of the gradient reaching the student's
+      output heatmaps, ``|g_KL| / (|g_KL| + |g_AWing|)`` with ``g`` the gradient of each weighted
+      term with respect to the example's heatmaps and ``|.|`` its L2 norm: 0.5 when both terms
+      pull equally hard. This is what the weights balance; the loss values are not (their
+      scales differ, measured in :mod:`tfpose.losses.distillation`).
+
+    The names follow the loss objects' ``name`` (``kl``, ``awing``): another ``heatmap_loss`` or
+    a renamed KL logs under its own name, e.g. ``distil_grad_share``. Each share is computed per
+    example (0 when both terms are 0) and averaged, so it is the same on any number of replicas;
+    the student's regularisation losses do not count (they do not act on the heatmaps).
 
     Under ``tf.distribute`` build the teacher, student and Distiller and call ``compile`` inside
     ``strategy.scope()``. Each replica's loss is its share of the mean over the *global* batch
@@ -61,15 +79,17 @@ class Distiller(tf.keras.Model):
         self.teacher = teacher
         self._trackers = []
 
-    def compile(self, optimizer="adam", *, kl_weight: float = 1.0, heatmap_weight: float = 1.0,
+    def compile(self, optimizer="adam", *, kl_weight: float = DistillConfig.kl_weight,
+                heatmap_weight: float = DistillConfig.heatmap_weight,
                 kl: HeatmapLoss | None = None, heatmap_loss: HeatmapLoss | None = None, **kwargs):
         """Set the optimizer and the loss (see the module docstring).
 
         Args:
           optimizer: any Keras optimizer or its name.
-          kl_weight: lambda of the KL term.
+          kl_weight: lambda of the KL term (default: :class:`~tfpose.config.DistillConfig`'s,
+            chosen for the default ``kl``; see the module docstring).
           heatmap_weight: lambda of the ground-truth term (AWing by default).
-          kl: the distillation loss (default ``HeatmapKLDivergence()``, T = 0.1).
+          kl: the distillation loss (default ``HeatmapKLDivergence()``: T = 0.1, no T²).
           heatmap_loss: the ground-truth loss (default ``AdaptiveWingLoss()``).
           kwargs: other ``tf.keras.Model.compile`` arguments (``run_eagerly``,
             ``steps_per_execution``, ``jit_compile``); not ``loss`` or ``metrics``.
@@ -87,8 +107,9 @@ class Distiller(tf.keras.Model):
         if kl_weight < 0 or heatmap_weight < 0 or kl_weight + heatmap_weight == 0:
             raise ValueError(f"loss weights must be >= 0 and not both 0, got kl_weight="
                              f"{kl_weight}, heatmap_weight={heatmap_weight}")
-        names = ["loss", kl.name, heatmap_loss.name]
-        if len(set(names)) < 3:
+        names = ["loss", kl.name, heatmap_loss.name, f"{kl.name}_loss_share",
+                 f"{kl.name}_grad_share"]
+        if len(set(names)) < len(names):
             raise ValueError(f"the logged names {names} must differ: rename a loss (name=...)")
         super().compile(optimizer=optimizer, **kwargs)
         self.kl = kl
@@ -115,7 +136,7 @@ class Distiller(tf.keras.Model):
         return self.student(inputs, training=training)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
-        """This replica's loss for one batch; updates the ``loss``/``kl``/``awing`` metrics.
+        """This replica's loss for one batch; updates the logged metrics (class docstring).
 
         Args:
           x: images ``[B, H, W, 3]`` (the teacher's input).
@@ -130,20 +151,47 @@ class Distiller(tf.keras.Model):
             raise RuntimeError("compile the Distiller before training or evaluating it")
         teacher = tf.stop_gradient(tf.cast(self.teacher(x, training=False), tf.float32))
         y_pred = tf.cast(y_pred, tf.float32)
-        kl = tf.reduce_mean(self.kl.call(teacher, y_pred), axis=-1)  # [B]
-        truth = self.heatmap_loss.call(y, y_pred)  # [B, K]
-        if sample_weight is not None:
-            truth *= _keypoint_weights(sample_weight)
-        truth = tf.reduce_mean(truth, axis=-1)  # [B]
+        weights = None if sample_weight is None else _keypoint_weights(sample_weight)
+        kl, truth = self._terms(teacher, y, y_pred, weights)
         total = self.kl_weight * kl + self.heatmap_weight * truth
         loss = tf.nn.compute_average_loss(total)
         if self.student.losses:
             regularization = tf.add_n(self.student.losses)
             loss += tf.nn.scale_regularization_loss(regularization)
             total += regularization
-        for tracker, value in zip(self._trackers, (total, kl, truth), strict=True):
+        kl_gradient, truth_gradient = self._gradient_norms(teacher, y, y_pred, weights)
+        logged = (total, kl, truth, _share(self.kl_weight * kl, self.heatmap_weight * truth),
+                  _share(kl_gradient, truth_gradient))
+        for tracker, value in zip(self._trackers, logged, strict=True):
             tracker.update_state(value)
         return loss
+
+    def _terms(self, teacher, truth, y_pred, weights):
+        """The unweighted KL and ground-truth terms of each example, ``[B]`` each."""
+        kl = tf.reduce_mean(self.kl.call(teacher, y_pred), axis=-1)
+        keypoint_losses = self.heatmap_loss.call(truth, y_pred)  # [B, K]
+        if weights is not None:
+            keypoint_losses *= weights
+        return kl, tf.reduce_mean(keypoint_losses, axis=-1)
+
+    def _gradient_norms(self, teacher, truth, y_pred, weights):
+        """L2 norms of the gradients of the *weighted* KL and ground-truth terms with respect
+        to each example's output heatmaps, ``[B]`` each: how hard each term pulls the student.
+
+        A diagnostic: it starts from ``stop_gradient(y_pred)``, so nothing here reaches the
+        student's weights. Example ``b``'s terms depend on ``y_pred[b]`` only, so the gradient of
+        the batch sum holds each example's own gradient, whatever the replica's batch size.
+        """
+        y_pred = tf.stop_gradient(y_pred)
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(y_pred)
+            kl, truth = self._terms(teacher, truth, y_pred, weights)
+            weighted = (self.kl_weight * tf.reduce_sum(kl),
+                        self.heatmap_weight * tf.reduce_sum(truth))
+        norms = [tf.sqrt(tf.reduce_sum(tf.square(tape.gradient(term, y_pred)), axis=[1, 2, 3]))
+                 for term in weighted]
+        del tape
+        return norms
 
     @tf.autograph.experimental.do_not_convert
     def train_step(self, data):
@@ -234,6 +282,11 @@ def _unpack_batch(data):
         raise ValueError("Distiller batches need ground-truth heatmaps: pass (images, heatmaps"
                          "[, target_weight]) or a dict with 'image' and 'heatmaps'")
     return x, y, sample_weight
+
+
+def _share(part, other):
+    """``part / (part + other)`` elementwise, 0 where both are 0 (nothing to share)."""
+    return tf.math.divide_no_nan(part, part + other)
 
 
 def _keypoint_weights(sample_weight):

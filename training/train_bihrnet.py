@@ -23,6 +23,7 @@ from __future__ import annotations
 import sys
 
 import tfpose  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
+from tfpose.config import DistillConfig
 from tfpose.distill import transfer_weights
 from tfpose.engine import report, topdown
 from tfpose.engine.evaluation import TopDownEvaluator
@@ -54,14 +55,21 @@ PRESETS = {
 def main(argv=None):
     parser = training_parser(__doc__, method="bihrnet", presets=PRESETS, teacher=True)
     parser.add_argument("--teacher-epochs", type=positive_int, help="default: 1.5 x --epochs")
-    parser.add_argument("--kl-weight", type=float, default=1.0, help="weight of the KL term")
-    parser.add_argument("--awing-weight", type=float, default=1.0,
+    parser.add_argument("--kl-weight", type=float, default=DistillConfig.kl_weight,
+                        help="weight of the KL term (default %(default)s: about half of the "
+                             "gradient reaching the student's heatmaps at the start of stage 1; "
+                             "0 trains without distillation; tfpose.losses.distillation)")
+    parser.add_argument("--awing-weight", type=float, default=DistillConfig.heatmap_weight,
                         help="weight of the ground-truth term (AWing, or MSE with --loss mse)")
     parser.add_argument("--loss", choices=sorted(GROUND_TRUTH_LOSSES), default="awing",
                         help="ground-truth heatmap loss of teacher and students (default: "
                              "BiHRNet's awing; mse for the ablation)")
-    parser.add_argument("--temperature", type=float, default=0.1,
-                        help="KL temperature (tfpose.losses.distillation)")
+    parser.add_argument("--temperature", type=float, default=DistillConfig.temperature,
+                        help="KL temperature (default %(default)s). At T < 1 the KL's gradient "
+                             "scales as 1/T: scale --kl-weight with T to keep its share")
+    parser.add_argument("--kl-t2", action="store_true",
+                        help="multiply the KL by T^2 (Hinton et al.: right for logits at T >= 1, "
+                             "not for heatmaps at T = 0.1; tfpose.losses.distillation)")
     args = parse_args(parser, argv)
     run = start_run(args, "bihrnet")
     data = topdown.load_topdown_data(args)
@@ -69,7 +77,8 @@ def main(argv=None):
     evaluator = TopDownEvaluator(data.files, data.val, codec, eager=args.run_eagerly)
     k = data.num_keypoints
     config = train_config(args)
-    distill = topdown.distill_config(args.kl_weight, args.awing_weight, args.temperature)
+    distill = topdown.distill_config(args.kl_weight, args.awing_weight, args.temperature,
+                                     args.kl_t2)
     width = args.model_options.get("width", 32)
     loss = GROUND_TRUTH_LOSSES[args.loss]
 

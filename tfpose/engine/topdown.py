@@ -109,10 +109,11 @@ def heatmap_codec(args, *, stride: int = 4, output: str = "gaussian",
                         sigma=sigma or args.preset.sigma, output=output)
 
 
-def distill_config(kl_weight: float, heatmap_weight: float, temperature: float) -> DistillConfig:
+def distill_config(kl_weight: float, heatmap_weight: float, temperature: float,
+                   scale_by_t2: bool = False) -> DistillConfig:
     """A :class:`~tfpose.config.DistillConfig`, or a :class:`ConfigError` naming the bad flag."""
     try:
-        return DistillConfig(kl_weight, heatmap_weight, temperature)
+        return DistillConfig(kl_weight, heatmap_weight, temperature, scale_by_t2)
     except ValueError as e:
         raise ConfigError(f"distillation flags: {e}") from None
 
@@ -167,7 +168,8 @@ def distil(run: Run, name: str, student: tf.keras.Model, teacher: tf.keras.Model
         distiller.compile(make_optimizer(config, steps * config.epochs),
                           kl_weight=distill_config.kl_weight,
                           heatmap_weight=distill_config.heatmap_weight,
-                          kl=HeatmapKLDivergence(distill_config.temperature),
+                          kl=HeatmapKLDivergence(distill_config.temperature,
+                                                 scale_by_t2=distill_config.scale_by_t2),
                           heatmap_loss=heatmap_loss or AdaptiveWingLoss(),
                           run_eagerly=config.run_eagerly)
     without_autograph(student)  # validation predicts with the student itself
