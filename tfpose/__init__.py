@@ -9,16 +9,23 @@ import os
 import sys
 import warnings
 
+# Checked before the default below is set: TensorFlow fixes its Keras when it is imported.
+_TENSORFLOW_CAME_FIRST = ("tensorflow" in sys.modules
+                          and os.environ.get("TF_USE_LEGACY_KERAS") != "1")
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 # The GPU build of TensorFlow that larq-compute-engine depends on logs CUDA-plugin "errors" at
 # start-up on CPU-only machines: noise for our users. Set TF_CPP_MIN_LOG_LEVEL yourself to see them.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
+__version__ = "0.1.0"
+
+if _TENSORFLOW_CAME_FIRST:
     warnings.warn(
         "TensorFlow was imported before tfpose without TF_USE_LEGACY_KERAS=1; "
         "larq layers need Keras 2. Import tfpose first or set TF_USE_LEGACY_KERAS=1.",
         stacklevel=2,
     )
-
-__version__ = "0.1.0"
+else:
+    # Registers tfpose's Keras layers, so that tf.keras.models.load_model reads any tfpose
+    # model after `import tfpose` (this imports TensorFlow, with the environment above set).
+    from tfpose import layers as _layers  # noqa: F401

@@ -175,6 +175,28 @@ class LCECheckFailed(TfposeError):
     pass
 
 
+# ---- import-weights ------------------------------------------------------------------------
+def cmd_import_weights(args) -> None:
+    from tfpose.weights import import_weights
+
+    summary = import_weights(args.checkpoint, args.model, out=args.out,
+                             input_size=args.input_size, num_keypoints=args.num_keypoints)
+    if args.json:
+        print(json.dumps(summary, indent=1))
+        return
+    size = "x".join(map(str, summary["input_size"]))
+    print(f"read {summary['checkpoint']}: {summary['source']}")
+    print(f"filled {summary['filled_layers']} layers of {summary['model']} ({summary['tensors']} "
+          f"tensors); input {size} RGB in [0, 255], normalised in the graph"
+          + (" (first conv reads the channels in the BGR order its weights were trained on)"
+             if summary["input_convention"] == "bgr" else ""))
+    if summary["left_layers"]:
+        print(f"left as initialised (the head): {', '.join(summary['left_layers'])}")
+    for prefix, count in summary["unused"].items():
+        print(f"not used (no pose network has it): {count} tensors under {prefix}")
+    print(f"wrote {summary['output']} ({summary['kind']}, {summary['keypoints']} keypoints)")
+
+
 def _add_model_arguments(p) -> None:
     p.add_argument("name", help="zoo model name (see `tfpose models`)")
     p.add_argument("--input-size", type=parse_size, metavar="HxW",
@@ -243,6 +265,25 @@ def build_parser() -> argparse.ArgumentParser:
                        "LceBconv2d (exit 1 when one did not)")
     _add_model_arguments(p)
     p.set_defaults(func=cmd_lce_check)
+
+    p = sub.add_parser(
+        "import-weights", help="a published checkpoint (PyTorch .pth, safetensors, Keras .h5) "
+        "as a tfpose .keras model",
+        description="Read a published checkpoint, recognise its layout from its key names (the "
+        "HRNet, SimpleBaseline and LitePose authors', mmpose 0.x / 1.x, timm / torchvision / "
+        "tf.keras.applications ImageNet backbones), put every tensor into exactly one weight of "
+        "--model and save it with its model information. Nothing is written when a key is left "
+        "over or missing or a shape differs (tfpose.weights).")
+    p.add_argument("checkpoint", type=Path, help=".pth / .pth.tar / .pt, .safetensors or .h5")
+    p.add_argument("--model", required=True, help="zoo model to fill (see `tfpose models`): "
+                   "hrnet_w*, simplebaseline_r*, fasterpose (ImageNet ResNet), litepose_*")
+    p.add_argument("--input-size", type=parse_size, metavar="HxW",
+                   help="model input (default: the model's documented size)")
+    p.add_argument("--num-keypoints", type=int, help="K (default: the checkpoint's, or the "
+                   "model's dataset for a backbone)")
+    p.add_argument("--out", type=Path, required=True, help="the .keras file to write")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_import_weights)
 
     p = sub.add_parser("make-synthetic", help="write a COCO-format folder of drawn figures")
     p.add_argument("--out", type=Path, required=True)

@@ -3,7 +3,9 @@ r"""Train BiHRNet, a binary HRNet, by distillation from a real-valued HRNet (arX
     python training/train_bihrnet.py    # the quick start: synthetic data, ~8 min on 2 CPU cores
 
 Phases, each checkpointed per epoch in the run folder (--out, default runs/bihrnet):
-  teacher  real-valued HRNet trained with AWing (skipped with --teacher PATH)
+  teacher  real-valued HRNet trained with AWing (--init PATH starts it from an ImageNet
+           HRNet); skipped with --teacher PATH: a .keras model or a published checkpoint
+           (e.g. the HRNet authors' pose_hrnet_w32_256x192.pth, imported on the fly)
   stage1   BiHRNet with binary activations and real weights, KL(teacher) + AWing
   stage2   the fully binary BiHRNet, initialised from stage 1, KL(teacher) + AWing
 (--kl-weight 0 trains without distillation, --loss mse with MSE instead of AWing: the ablations
@@ -53,7 +55,8 @@ PRESETS = {
 
 
 def main(argv=None):
-    parser = training_parser(__doc__, method="bihrnet", presets=PRESETS, teacher=True)
+    parser = training_parser(__doc__, method="bihrnet", presets=PRESETS, teacher=True,
+                             init=True)
     parser.add_argument("--teacher-epochs", type=positive_int, help="default: 1.5 x --epochs")
     parser.add_argument("--kl-weight", type=float, default=DistillConfig.kl_weight,
                         help="weight of the KL term (default %(default)s: about half of the "
@@ -83,10 +86,12 @@ def main(argv=None):
     loss = GROUND_TRUTH_LOSSES[args.loss]
 
     if args.teacher:
-        teacher = load_model(run, args.teacher, "teacher")
+        # a .keras model, or a published checkpoint imported as the HRNet its shapes say
+        teacher = load_model(run, args.teacher, "teacher", input_size=args.input_size,
+                             num_keypoints=k)
         teacher_history = []
     else:
-        teacher = build_model(run, "hrnet_w32", args, k)
+        teacher = build_model(run, "hrnet_w32", args, k, init=args.init)  # --init: ImageNet
         # AWing rather than HRNet's MSE: in short schedules it learns much faster (small
         # preset, 600 steps at 128x96: PCK@0.5 0.33 vs 0.21).
         teacher_epochs = args.teacher_epochs or max(1, round(1.5 * args.epochs))

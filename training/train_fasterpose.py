@@ -38,7 +38,7 @@ PRESETS = {
 
 
 def main(argv=None):
-    parser = training_parser(__doc__, method="fasterpose", presets=PRESETS)
+    parser = training_parser(__doc__, method="fasterpose", presets=PRESETS, init=True)
     parser.add_argument("--loss", choices=("rce", "mse"), default="rce",
                         help="rce: FasterPose's loss on sigmoid logits (default); mse: plain "
                              "heatmap regression of the same outputs (the ablation)")
@@ -50,9 +50,9 @@ def main(argv=None):
                                   output="sigmoid" if rce else "gaussian")
     evaluator = TopDownEvaluator(data.files, data.val, codec, eager=args.run_eagerly)
 
-    model = build_model(run, "fasterpose", args, data.num_keypoints,
+    model = build_model(run, "fasterpose", args, data.num_keypoints, init=args.init,
                         output_stride=OUTPUT_STRIDE)
-    baseline = evaluator(model)  # untrained
+    baseline = evaluator(model)  # untrained (or only its backbone from --init)
     loss = RegressiveCrossEntropy() if rce else KeypointMSE()
     phase = topdown.fit_heatmap_model(run, "train", model, loss, data, codec,
                                       train_config(args), evaluator,

@@ -41,7 +41,7 @@ VARIANT = {"small": "xs", "xs": "xs", "s": "s", "m": "m", "l": "l"}
 
 
 def main(argv=None):
-    parser = training_parser(__doc__, method="litepose", presets=PRESETS)
+    parser = training_parser(__doc__, method="litepose", presets=PRESETS, init=True)
     args = parse_args(parser, argv)
     run = start_run(args, "litepose")
     data = bottomup.load_bottomup_data(args)
@@ -49,8 +49,9 @@ def main(argv=None):
     evaluator = bottomup.bottomup_evaluator(data, codec)
     name = f"LitePose-{VARIANT[args.model_size].upper()}"
 
-    model = build_model(run, f"litepose_{VARIANT[args.model_size]}", args, data.num_keypoints)
-    baseline = evaluator(model)  # untrained
+    model = build_model(run, f"litepose_{VARIANT[args.model_size]}", args, data.num_keypoints,
+                        init=args.init)
+    baseline = evaluator(model)  # untrained, or the --init weights
     phase = bottomup.fit_bottomup_model(run, "train", model, data, codec, train_config(args),
                                         evaluator, save_as=run.out / MODEL_FILE)
 

@@ -155,6 +155,17 @@ def test_binary_conv_runs_like_keras():
         runner(x[0])
 
 
+@pytest.mark.xfail(strict=True, reason="LCE 0.16's converter fuses a symmetric explicit pad "
+                   "into a SAME conv at stride 2 (tfpose.layers.common): our binary models keep "
+                   "'same' in their float convs for it. When this passes, LCE fixed it")
+def test_lce_keeps_an_explicit_stride_two_pad():
+    inputs = tf.keras.Input((16, 16, 3))
+    padded = tf.keras.layers.ZeroPadding2D(1)(inputs)
+    model = tf.keras.Model(inputs, tf.keras.layers.Conv2D(8, 3, 2, use_bias=False)(padded))
+    x = np.random.default_rng(0).normal(size=(1, 16, 16, 3)).astype(np.float32)
+    np.testing.assert_allclose(run_lce(convert_to_lce(model), x), model(x).numpy(), atol=1e-4)
+
+
 def test_mapping_survives_long_names_flips_and_identical_kernels():
     """Nested long names are cut in the flatbuffer, negative BatchNorm scales flip filter
     channels, twin kernels share one filter pattern."""

@@ -7,7 +7,8 @@ import tensorflow as tf
 from tests.models.test_simple_baseline import SMALL, convert_int8, run_tflite
 from tfpose.codecs.heatmap import HeatmapCodec
 from tfpose.evaluation.codec_check import codec_check
-from tfpose.models.fasterpose import DepthToSpace, fasterpose
+from tfpose.layers.common import DepthToSpace
+from tfpose.models.fasterpose import fasterpose
 from tfpose.models.simple_baseline import simple_baseline
 from tfpose.models.summary import convention_macs, model_summary
 

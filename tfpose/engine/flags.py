@@ -5,7 +5,8 @@ Shared flags (``training_parser``): ``--data``, ``--data-root``, ``--data-source
 ``--epochs``, ``--batch-size`` (global), ``--lr``, ``--optimizer adam|bop``, ``--schedule
 cosine|constant``, ``--steps-per-epoch``, ``--strategy``, ``--resume``, ``--out``, ``--seed``,
 ``--model-size small|paper``, ``--model-option KEY=VALUE`` (repeatable), ``--synthetic-images
-TRAIN VAL``, ``--run-eagerly`` (debugging), and ``--teacher PATH`` for scripts that distil.
+TRAIN VAL``, ``--run-eagerly`` (debugging), ``--teacher PATH`` for scripts that distil and
+``--init PATH`` for scripts whose model can start from published weights.
 
 A :class:`ModelPreset` gives a script's defaults for one model size: ``small`` trains in minutes
 on a CPU (the quick start), ``paper`` is the published configuration (train it on a GPU with
@@ -78,7 +79,7 @@ def positive_int(text: str) -> int:
 
 
 def training_parser(description: str, *, method: str, presets: dict[str, ModelPreset],
-                    default_size: str = "small", teacher: bool = False,
+                    default_size: str = "small", teacher: bool = False, init: bool = False,
                     out: Path | None = None) -> argparse.ArgumentParser:
     """An ``argparse`` parser with the shared flags; add a script's own flags to it.
 
@@ -86,7 +87,9 @@ def training_parser(description: str, *, method: str, presets: dict[str, ModelPr
       description: the script's help text (its docstring).
       method: names the default run folder (``runs/<method>``).
       presets: the script's model sizes; ``--model-size`` chooses one.
-      teacher: add ``--teacher PATH`` (a trained ``.keras`` teacher; default: train one).
+      teacher: add ``--teacher PATH`` (a trained ``.keras`` teacher or a published checkpoint;
+        default: train one).
+      init: add ``--init PATH`` (a published checkpoint the script's float model starts from).
       out: default ``--out`` (default :func:`tfpose.engine.run.default_out_dir`).
     """
     p = argparse.ArgumentParser(description=description,
@@ -117,7 +120,15 @@ def training_parser(description: str, *, method: str, presets: dict[str, ModelPr
                        metavar="KEY=VALUE", help="extra model argument (repeatable)")
     if teacher:
         model.add_argument("--teacher", type=Path, metavar="PATH",
-                           help="trained teacher (.keras); default: train one first")
+                           help="trained teacher: a .keras model, or a published checkpoint "
+                                "(.pth, .safetensors, .h5; `tfpose import-weights`); default: "
+                                "train one first")
+    if init:
+        model.add_argument("--init", type=Path, metavar="PATH",
+                           help="start the model from a published checkpoint: the same "
+                                "network (e.g. the authors' weights) or an ImageNet backbone "
+                                "(timm / torchvision / tf.keras.applications; the head starts "
+                                "fresh); see `tfpose import-weights`")
     train = p.add_argument_group("training")
     train.add_argument("--epochs", type=positive_int, help="default: the preset's")
     train.add_argument("--batch-size", type=positive_int,

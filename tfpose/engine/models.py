@@ -1,8 +1,10 @@
-"""Models of a run: zoo models built, and saved models loaded, inside the run's strategy scope,
-with one-line errors for a bad size, option or file."""
+"""Models of a run: zoo models built (optionally started from a published checkpoint,
+``--init``), and saved models or published checkpoints loaded (``--teacher``), inside the run's
+strategy scope, with one-line errors for a bad size, option or file."""
 
 from __future__ import annotations
 
+import logging
 import zipfile
 from pathlib import Path
 
@@ -13,26 +15,57 @@ from tfpose.engine.distribute import ConfigError
 from tfpose.engine.run import Run
 from tfpose.errors import DataError
 from tfpose.models import create
+from tfpose.weights import check_fits, import_model, initialise, read_checkpoint
+
+log = logging.getLogger("tfpose")
 
 
-def build_model(run: Run, name: str, args, num_keypoints: int, **options) -> tf.keras.Model:
+def build_model(run: Run, name: str, args, num_keypoints: int, *, init: Path | None = None,
+                **options) -> tf.keras.Model:
     """Zoo model ``name`` at ``--input-size`` with the run's model options, built inside the
-    strategy's scope; a bad size or option is a :class:`ConfigError`."""
+    strategy's scope; a bad size or option is a :class:`ConfigError`.
+
+    ``init``: a published checkpoint (``--init``, :mod:`tfpose.weights`) to start from: a whole
+    pose network of the same kind, or an ImageNet backbone (the head stays as initialised). Its
+    layout's model options (ResNet v1 for Keras' ResNets) join the run's.
+    """
+    checkpoint = read_checkpoint(init) if init else None
+    if checkpoint:
+        check_fits(name, checkpoint)
     options = {**args.model_options, **options}
+    if checkpoint and checkpoint.layout.model_options:
+        log.info("%s needs model options %s", init, checkpoint.layout.model_options)
+        options.update(checkpoint.layout.model_options)
     with run.strategy.scope():
         try:
-            return create(name, input_size=args.input_size, num_keypoints=num_keypoints,
-                          **options)
+            model = create(name, input_size=args.input_size, num_keypoints=num_keypoints,
+                           **options)
         except (ValueError, TypeError) as e:
             raise ConfigError(f"cannot build {name} with input size {args.input_size} and "
                               f"options {options}: {e}") from None
+        if checkpoint:
+            model, _ = initialise(model, name, checkpoint)
+    return model
 
 
-def load_model(run: Run, path: Path, what: str = "model") -> tf.keras.Model:
-    """A saved ``.keras`` model (e.g. ``--teacher``), loaded inside the strategy's scope."""
+def load_model(run: Run, path: Path, what: str = "model", *, input_size=None,
+               num_keypoints: int | None = None) -> tf.keras.Model:
+    """A saved ``.keras`` model (e.g. ``--teacher``) or a published checkpoint (``.pth``,
+    ``.safetensors``, ``.h5``: imported as the zoo model its shapes say, at ``input_size`` with
+    ``num_keypoints``), loaded inside the strategy's scope."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(path, f"{what} file not found (expected a .keras model saved by tfpose)")
+        raise DataError(path, f"{what} file not found (expected a .keras model saved by tfpose "
+                        "or a published checkpoint)")
+    if path.suffix != ".keras":
+        with run.strategy.scope():
+            imported = import_model(path, input_size=input_size, num_keypoints=num_keypoints)
+        if not imported.checkpoint.layout.whole:
+            raise DataError(path, f"holds {imported.checkpoint.layout.source}, a backbone "
+                            f"without a trained pose head: it cannot be the {what} (--init "
+                            "starts a model from it)")
+        log.info("%s: %s imported from %s", what, imported.info.model, path)
+        return imported.model
     with run.strategy.scope():
         try:
             return load_keras_model(path)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from tfpose.codecs.heatmap import OUTPUTS, HeatmapCodec
-from tfpose.layers.binary import PACKAGE
+from tfpose.layers.common import PACKAGE
 
 
 @tf.keras.utils.register_keras_serializable(package=PACKAGE)

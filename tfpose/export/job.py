@@ -38,7 +38,7 @@ from tfpose.export.convert import Conversion, convert, is_binary_model
 from tfpose.export.lce import LCEInterpreterRunner
 from tfpose.export.parity import TOLERANCES, judge, output_parity, rounding_sensitivity
 from tfpose.inference.images import crop_box, list_images, read_rgb
-from tfpose.inference.model_info import ModelInfo, guess_info, read_keras_info
+from tfpose.inference.model_info import ModelInfo, guess_info, read_keras_info, zoo_info
 from tfpose.models.zoo import MODELS, create, entry
 
 log = logging.getLogger("tfpose")
@@ -75,22 +75,9 @@ def load_source(model: str | None, input_size=None) -> Source:
     if model not in MODELS:
         raise DataError(model, f"neither a .keras file nor a zoo model (known: "
                         f"{', '.join(MODELS)})")
-    zoo = entry(model)
     keras_model = create(model, input_size=input_size)
-    info = guess_info(keras_model, model) if zoo.output == "bottomup" else _zoo_info(
-        keras_model, zoo.output)
+    info = zoo_info(keras_model, entry(model).output, source=model)
     return Source(keras_model, info.replace(model=model), None, model)
-
-
-def _zoo_info(model: tf.keras.Model, output: str) -> ModelInfo:
-    from tfpose.codecs.heatmap import HeatmapCodec
-    from tfpose.inference.model_info import BY_COUNT, topdown_info
-
-    h, w, k = model.output_shape[1:]
-    sigma = 1.0 if output == "sigmoid" else 2.0  # the training scripts' paper presets
-    codec = HeatmapCodec(input_size=model.input_shape[1:3], heatmap_size=(h, w), sigma=sigma,
-                         output=output)
-    return topdown_info(codec, BY_COUNT[k], model.name)
 
 
 def model_inputs(info: ModelInfo, data: str = "synthetic", data_root=None, *,

@@ -112,6 +112,26 @@ def bottomup_info(codec: BottomUpCodec, keypoint_set: KeypointSet, model: str = 
     return ModelInfo("bottomup", keypoint_set.name, dataclasses.asdict(codec), model)
 
 
+def zoo_info(model: tf.keras.Model, output: str, sigma: float | None = None,
+             source="model") -> ModelInfo:
+    """The information of a model built from the zoo, from its shapes and what its outputs are
+    (``output``: "gaussian" or "sigmoid" heatmaps, or "bottomup"). ``sigma`` defaults to the
+    training scripts' paper presets: 2 heatmap pixels for Gaussian and bottom-up heatmaps, 1 for
+    sigmoid logits (FasterPose, the hourglasses)."""
+    height, width = (int(v) for v in model.input_shape[1:3])
+    if output == "bottomup":
+        shapes = [tuple(o.shape[1:]) for o in model.outputs]
+        codec = BottomUpCodec(input_size=(height, width),
+                              strides=tuple(height // shape[0] for shape in shapes),
+                              sigma=sigma or 2.0)
+        return bottomup_info(codec, KEYPOINT_SETS[_keypoints_for(shapes[1][-1], source)],
+                             model.name)
+    h, w, k = model.output_shape[1:]
+    codec = HeatmapCodec(input_size=(height, width), heatmap_size=(h, w), output=output,
+                         sigma=sigma or (1.0 if output == "sigmoid" else 2.0))
+    return topdown_info(codec, KEYPOINT_SETS[_keypoints_for(k, source)], model.name)
+
+
 def attach_to_keras(path, info: ModelInfo) -> Path:
     """Write ``info`` into the ``.keras`` archive at ``path``, replacing an older entry (the
     archive is rewritten through a temporary file then; callers that need the whole save to be

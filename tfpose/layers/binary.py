@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 import larq as lq
 import tensorflow as tf
 
-PACKAGE = "tfpose"
+from tfpose.layers.common import PACKAGE
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,9 @@ def binary_blocks(policy: QuantPolicy, *, ir_expansion: int = 2,
     the real-valued shortcuts of every binary unit."""
     return HRNetBlocks(
         # No ReLU before the first binary conv: non-negative inputs would all binarise to +1.
-        stem=lambda x, filters, name: conv_bn(x, filters, 3, 2, relu=False, name=name),
+        # "same": LCE's converter mis-fuses an explicit stride-2 pad (tfpose.layers.common).
+        stem=lambda x, filters, name: conv_bn(x, filters, 3, 2, relu=False, name=name,
+                                              padding="same"),
         stage1_block=lambda x, name: ir_bottleneck(x, policy, ir_expansion, name=name),
         branch_block=lambda x, name: ms_block(x, policy, dilations, name=name),
         transition=lambda x, filters, strides, name: binary_conv_unit(

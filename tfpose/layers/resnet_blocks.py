@@ -42,9 +42,14 @@ def check_depth(depth: int) -> int:
 
 
 def conv_bn(x, filters: int, kernel_size: int = 1, strides: int = 1, relu: bool = True, *,
-            name: str):
-    """Conv (no bias) -> BatchNorm [-> ReLU]; strided convs pad symmetrically (see module doc)."""
-    x, padding = pad_like_torch(x, kernel_size, strides, name=name)
+            name: str, padding: str = "torch"):
+    """Conv (no bias) -> BatchNorm [-> ReLU]; strided convs pad symmetrically (see module doc).
+
+    ``padding="same"``: TF's padding instead, for the float convs of models that LCE converts
+    (:mod:`tfpose.layers.common` says why).
+    """
+    if padding == "torch":
+        x, padding = pad_like_torch(x, kernel_size, strides, name=name)
     x = layers.Conv2D(filters, kernel_size, strides, padding=padding, use_bias=False,
                       name=f"{name}_conv")(x)
     x = batch_norm(f"{name}_bn")(x)

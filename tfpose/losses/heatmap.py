@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-PACKAGE = "tfpose"
+from tfpose.layers.common import PACKAGE
 
 
 class HeatmapLoss(tf.keras.losses.Loss):

@@ -49,8 +49,7 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-from tfpose.layers.binary import PACKAGE
-from tfpose.layers.common import check_input_size, image_input, model_builder
+from tfpose.layers.common import DepthToSpace, check_input_size, image_input, model_builder
 from tfpose.layers.resnet_blocks import check_depth, conv_bn, resnet_backbone
 
 layers = tf.keras.layers
@@ -82,31 +81,6 @@ def _check(config: FasterPoseConfig) -> None:
                          f"{config.head_width} and {config.head_kernel}")
     if not 0.0 < config.head_prior < 1.0:
         raise ValueError(f"head_prior must lie in (0, 1), got {config.head_prior}")
-
-
-@tf.keras.utils.register_keras_serializable(package=PACKAGE)
-class DepthToSpace(layers.Layer):
-    """``[B, h, w, C * r^2] -> [B, h * r, w * r, C]`` (``tf.nn.depth_to_space``, NHWC).
-
-    Sub-pixel convolution (Shi et al., CVPR 2016): channel ``(i * r + j) * C + c`` of a cell
-    becomes channel ``c`` of pixel ``(i, j)`` of its ``r x r`` block. TFLite: DEPTH_TO_SPACE,
-    int8 capable.
-    """
-
-    def __init__(self, block_size: int, **kwargs):
-        super().__init__(**kwargs)
-        self.block_size = block_size
-
-    def call(self, inputs):
-        return tf.nn.depth_to_space(inputs, self.block_size)
-
-    def compute_output_shape(self, input_shape):
-        b, h, w, c = input_shape
-        r = self.block_size
-        return (b, None if h is None else h * r, None if w is None else w * r, c // r**2)
-
-    def get_config(self):
-        return {**super().get_config(), "block_size": self.block_size}
 
 
 def lr_heatmap_head(x, num_keypoints: int, config: FasterPoseConfig):
