@@ -15,14 +15,6 @@ TINY = ["--synthetic-images", "8", "4", "--batch-size", "2", "--steps-per-epoch"
         "--epochs", "1", "--input-size", "64x64", "--run-eagerly"]
 
 
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    path = tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TFPOSE_CACHE", str(path))
-        yield path
-
-
 def test_fasterpose_starts_from_keras_imagenet_weights(cache, tmp_path, caplog):
     """tf.keras.applications' ResNet-50 is ResNet v1 on Caffe BGR inputs: the run builds
     FasterPose with the stride in the first 1x1 conv and the Caffe normalisation, and fills the
