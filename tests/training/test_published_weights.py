@@ -5,7 +5,6 @@ import json
 import logging
 
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from tests.training.scripts import run_in_process
