@@ -128,7 +128,8 @@ def training_parser(description: str, *, method: str, presets: dict[str, ModelPr
                            help="start the model from a published checkpoint: the same "
                                 "network (e.g. the authors' weights) or an ImageNet backbone "
                                 "(timm / torchvision / tf.keras.applications; the head starts "
-                                "fresh); see `tfpose import-weights`")
+                                "fresh), see `tfpose import-weights`; or from a tfpose .keras "
+                                "model of the same architecture")
     train = p.add_argument_group("training")
     train.add_argument("--epochs", type=positive_int, help="default: the preset's")
     train.add_argument("--batch-size", type=positive_int,

@@ -15,7 +15,7 @@ from tfpose.engine.distribute import ConfigError
 from tfpose.engine.run import Run
 from tfpose.errors import DataError
 from tfpose.models import create
-from tfpose.weights import check_fits, import_model, initialise, read_checkpoint
+from tfpose.weights import import_model, read_starting_point, start_from
 
 log = logging.getLogger("tfpose")
 
@@ -25,17 +25,16 @@ def build_model(run: Run, name: str, args, num_keypoints: int, *, init: Path | N
     """Zoo model ``name`` at ``--input-size`` with the run's model options, built inside the
     strategy's scope; a bad size or option is a :class:`ConfigError`.
 
-    ``init``: a published checkpoint (``--init``, :mod:`tfpose.weights`) to start from: a whole
-    pose network of the same kind, or an ImageNet backbone (the head stays as initialised). Its
-    layout's model options (ResNet v1 for Keras' ResNets) join the run's.
+    ``init`` (``--init``): weights to start from (:mod:`tfpose.weights`): a published
+    checkpoint (a whole pose network of the same kind, or an ImageNet backbone whose head stays
+    as initialised) or a tfpose ``.keras`` model of the same architecture. The model options its
+    weights need (ResNet v1 for Keras' ResNets) join the run's.
     """
-    checkpoint = read_checkpoint(init) if init else None
-    if checkpoint:
-        check_fits(name, checkpoint)
+    start = read_starting_point(init, name) if init else None
     options = {**args.model_options, **options}
-    if checkpoint and checkpoint.layout.model_options:
-        log.info("%s needs model options %s", init, checkpoint.layout.model_options)
-        options.update(checkpoint.layout.model_options)
+    if start and start.model_options:
+        log.info("%s needs model options %s", init, start.model_options)
+        options.update(start.model_options)
     with run.strategy.scope():
         try:
             model = create(name, input_size=args.input_size, num_keypoints=num_keypoints,
@@ -43,8 +42,8 @@ def build_model(run: Run, name: str, args, num_keypoints: int, *, init: Path | N
         except (ValueError, TypeError) as e:
             raise ConfigError(f"cannot build {name} with input size {args.input_size} and "
                               f"options {options}: {e}") from None
-        if checkpoint:
-            model, _ = initialise(model, name, checkpoint)
+        if start:
+            model, _ = start_from(model, name, start)
     return model
 
 

@@ -9,8 +9,11 @@ from tfpose.weights.importer import (
     import_weights,
     initialise,
     read_checkpoint,
+    read_starting_point,
+    start_from,
 )
 from tfpose.weights.transfer import WeightsMismatch
 
 __all__ = ["Checkpoint", "Imported", "WeightsMismatch", "check_fits", "import_model",
-           "import_weights", "initialise", "read_checkpoint"]
+           "import_weights", "initialise", "read_checkpoint", "read_starting_point",
+           "start_from"]

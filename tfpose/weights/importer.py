@@ -24,11 +24,17 @@ import tensorflow as tf
 
 from tfpose.codecs.associative_embedding import BottomUpCodec
 from tfpose.codecs.heatmap import HeatmapCodec
-from tfpose.engine.checkpoints import save_model_atomically
+from tfpose.engine.checkpoints import load_keras_model, save_model_atomically
 from tfpose.errors import DataError
-from tfpose.inference.model_info import ModelInfo, bottomup_info, topdown_info, zoo_info
+from tfpose.inference.model_info import (
+    ModelInfo,
+    bottomup_info,
+    read_keras_info,
+    topdown_info,
+    zoo_info,
+)
 from tfpose.keypoints import KEYPOINT_SETS
-from tfpose.layers.common import RGB_MEAN, RGB_STD, with_input_normalization
+from tfpose.layers.common import NORMALIZE, RGB_MEAN, RGB_STD, with_input_normalization
 from tfpose.models.litepose import VARIANTS
 from tfpose.models.zoo import MODELS, create, entry
 from tfpose.weights.keymaps import KeyMap, keymap_for
@@ -37,6 +43,7 @@ from tfpose.weights.reading import read_state_dict
 from tfpose.weights.transfer import (
     FillReport,
     WeightsMismatch,
+    copy_weights,
     fill_model,
     reverse_input_channels,
 )
@@ -129,6 +136,52 @@ def initialise(model: tf.keras.Model, model_name: str,
 
 
 @dataclass
+class StartingPoint:
+    """What ``--init`` starts a model from: a published checkpoint, or a tfpose ``.keras``
+    model (saved by ``tfpose import-weights`` or a training run), and the model options its
+    weights need."""
+
+    path: Path
+    checkpoint: Checkpoint | None = None
+    saved: tf.keras.Model | None = None
+    model_options: dict | None = None
+
+
+def read_starting_point(path, model_name: str) -> StartingPoint:
+    """Read ``path`` for :func:`start_from` and check it fits zoo model ``model_name`` before
+    anything is built (:class:`WeightsMismatch` otherwise)."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        checkpoint = read_checkpoint(path)
+        check_fits(model_name, checkpoint)
+        return StartingPoint(path, checkpoint, model_options=checkpoint.layout.model_options)
+    if not path.is_file():
+        raise DataError(path, "model file not found")
+    info = read_keras_info(path)
+    try:
+        saved = load_keras_model(path)
+    except (ValueError, OSError, KeyError) as e:
+        raise DataError(path, f"cannot load the model: {e}") from None
+    options = ((info.extra.get("weights") or {}).get("model_options") or {}) if info else {}
+    return StartingPoint(path, saved=saved, model_options=options)
+
+
+def start_from(model: tf.keras.Model, model_name: str,
+               start: StartingPoint) -> tuple[tf.keras.Model, FillReport]:
+    """``model`` filled from ``start`` (see :func:`initialise`; a saved model gives every layer
+    its weights and its input statistics)."""
+    if start.checkpoint is not None:
+        return initialise(model, model_name, start.checkpoint)
+    normalize = start.saved.get_layer(NORMALIZE).get_config()
+    if normalize != model.get_layer(NORMALIZE).get_config():
+        model = with_input_normalization(model, normalize["mean"],
+                                         [v**0.5 for v in normalize["variance"]])
+    report = copy_weights(start.saved, model, start.path)
+    log.info("filled %d layers of %s from %s", len(report.filled), model_name, start.path.name)
+    return model, report
+
+
+@dataclass
 class Imported:
     """A model built and filled from a checkpoint, with its model information."""
 
@@ -190,7 +243,8 @@ def _info(model: tf.keras.Model, model_name: str, checkpoint: Checkpoint) -> Mod
     """A pose checkpoint's codec is its authors' (Gaussian targets, sigma 2 at 64x48, at 1/4;
     LitePose: 1/4 and 1/2, sigma 2); an initialised backbone gets the zoo model's defaults."""
     weights = {"layout": checkpoint.layout.name, "source": checkpoint.layout.source,
-               "checkpoint": checkpoint.path.name}
+               "checkpoint": checkpoint.path.name,
+               "model_options": checkpoint.layout.model_options}
     height, width = (int(v) for v in model.input_shape[1:3])
     if not checkpoint.layout.whole:
         info = zoo_info(model, entry(model_name).output, source=checkpoint.path)

@@ -136,3 +136,50 @@ def reverse_input_channels(state: dict, first_conv: str) -> dict:
     trained on BGR images then reads RGB ones (its normalisation reversed too, see
     :meth:`~tfpose.weights.layouts.InputConvention.for_rgb_input`)."""
     return {**state, first_conv: state[first_conv][:, ::-1].copy()}
+
+
+ARCHITECTURE_KEYS = ("kernel_size", "strides", "padding", "dilation_rate", "depth_multiplier")
+
+
+def copy_weights(source: tf.keras.Model, target: tf.keras.Model, path) -> FillReport:
+    """Every weight of ``target`` from the layer of the same name in ``source`` (a tfpose model
+    of the same architecture, e.g. saved by ``tfpose import-weights`` or a training run);
+    raises :class:`WeightsMismatch` naming the layer when a name, a shape or a layer setting
+    (stride, padding...) differs, or when ``source`` holds weights ``target`` has no place for,
+    and assigns nothing then."""
+    plan, report = [], FillReport()
+    for layer in target.layers:
+        if not layer.weights:
+            continue
+        try:
+            found = source.get_layer(layer.name)
+        except ValueError:
+            raise WeightsMismatch(path, f"has no layer {layer.name}: it is not a {target.name} "
+                                  f"model") from None
+        _check_same_layer(found, layer, path)
+        plan.append((layer, found.get_weights()))
+        report.filled.append(layer.name)
+    extra = [layer.name for layer in source.layers
+             if layer.weights and layer.name not in report.filled]
+    if extra:
+        raise WeightsMismatch(path, f"layer {extra[0]} (and {len(extra) - 1} more) has no place "
+                              f"in {target.name}")
+    for layer, values in plan:
+        layer.set_weights(values)
+        report.tensors += len(values)
+    return report
+
+
+def _check_same_layer(found, layer, path) -> None:
+    mine = [tuple(w.shape) for w in layer.weights]
+    theirs = [tuple(w.shape) for w in found.weights]
+    if type(found) is not type(layer) or mine != theirs:
+        raise WeightsMismatch(path, f"layer {layer.name} is a {type(found).__name__} with "
+                              f"weights {theirs}, the model needs a {type(layer).__name__} with "
+                              f"{mine}")
+    ours, its = layer.get_config(), found.get_config()
+    for key in ARCHITECTURE_KEYS:
+        if ours.get(key) != its.get(key):
+            raise WeightsMismatch(path, f"layer {layer.name} has {key} {its.get(key)}, the "
+                                  f"model {ours.get(key)}: it was built with other model "
+                                  "options")
