@@ -1,8 +1,8 @@
 r"""Ablations on synthetic figures: does each method's defining choice help at a small budget?
 
-    python benchmarks/ablations.py                     # all four, two seeds: about 2 h on 2 cores
+    python benchmarks/ablations.py                     # all four, two seeds: about 2.5 h on 2 cores
     python benchmarks/ablations.py --only fasterpose --seeds 3 --table /tmp/fasterpose.md
-    python benchmarks/ablations.py --only bihrnet      # about 1 h on 2 cores
+    python benchmarks/ablations.py --only bihrnet      # about 1.5 h on 2 cores (teacher 25 min)
 
 Every row is real runs of the method's training script (``training/train_*.py``), one per seed,
 on the bundled synthetic figures with the script's ``small`` preset: same data, seeds, input
@@ -12,7 +12,8 @@ size, steps and schedule for every variant of an ablation; only the ablated choi
   seed), for 3600 steps: three times the student's 600 + 600 (``--teacher-epochs 24 --epochs 1``;
   that run's own 150-step students are not part of the table). Every student run then gets it
   with ``--teacher PATH`` and differs only in the loss: KD + AWing with the default weights vs
-  AWing alone (``--kl-weight 0``); the binary student after both stages.
+  AWing alone (``--kl-weight 0``) vs KD with the former weighting (``--kl-weight 1 --kl-t2``:
+  the KL got about 17% of the gradient); the binary student after both stages.
 * Binary hourglass: HPM blocks vs the plain binary bottleneck (``--block bottleneck``).
 * FasterPose: RCE vs MSE (``--loss mse``).
 * LitePose: 7x7 vs 3x3 depthwise kernels (``--model-option kernel_size=3``).
@@ -73,6 +74,10 @@ ABLATIONS = (
              "stronger teacher", "train_bihrnet", "student", {
                  "kd_awing": Variant("KD + AWing (BiHRNet, default weights)"),
                  "awing": Variant("AWing alone", ("--kl-weight", "0")),
+                 # The weighting before this benchmark (KL x T², weight 1): is it the teacher
+                 # or the weighting that helps?
+                 "kd_t2": Variant("KD + AWing, former weighting (1 x T² KL)",
+                                  ("--kl-weight", "1", "--kl-t2")),
              }, quick=(*TINY, "--input-size", "64x64", "--model-option", "width=8"),
              teacher=Variant("teacher: HRNet, trained once",
                              ("--teacher-epochs", "24", "--epochs", "1")),
@@ -194,7 +199,9 @@ def section(ablation: Ablation, variants: dict[str, list[dict]], teacher: dict |
     header = ["variant", "flags", "untrained PCK@0.5", "trained PCK@0.5", "trained PCK_box@0.05"]
     if ablation.teacher:
         lines[-1] += (f" Every variant distils from the same teacher, passed as `--teacher "
-                      f"{teacher_file(ablation, args)}` (first row: its own run and figures). "
+                      f"{teacher_file(ablation, args)}` (first row: its own run and figures; "
+                      "that run's two 150-step students are not shown but are part of its wall "
+                      "time). "
                       "The KL share column is the share of the gradient reaching the student's "
                       "heatmaps that comes from the KL term, logged per epoch (`kl_grad_share`, "
                       "mean over the epoch's examples): first -> last epoch of stage 1, then of "

@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.training.scripts import REPO
 
 
@@ -29,6 +31,7 @@ def test_quick_run_trains_both_variants_and_writes_the_table(tmp_path):
         assert (tmp_path / "runs" / "fasterpose" / slug / "seed0" / "metrics.json").is_file()
 
 
+@pytest.mark.slow  # seven tiny training runs: about 5 min on 2 cores
 def test_quick_bihrnet_distils_every_student_from_one_teacher(tmp_path):
     table = tmp_path / "ablations.md"
     kept = "## FasterPose: loss\n\nan earlier run's section, kept as it was\n"
@@ -43,7 +46,7 @@ def test_quick_bihrnet_distils_every_student_from_one_teacher(tmp_path):
 
     teacher = runs / "bihrnet" / "teacher" / "seed3" / "teacher.keras"
     assert not (runs / "bihrnet" / "teacher" / "seed4").exists()  # trained once
-    for slug in ("kd_awing", "awing"):
+    for slug in ("kd_awing", "awing", "kd_t2"):
         for seed in (3, 4):
             metrics = json.loads((runs / "bihrnet" / slug / f"seed{seed}" /
                                   "metrics.json").read_text())

@@ -52,7 +52,7 @@ def test_smoke_run_writes_every_artefact(one_epoch_run):
         (entry,) = history(out, phase)
         assert entry["epoch"] == 1 and entry["step"] == 2 and np.isfinite(entry["loss"])
         assert "val_PCK@0.5" in entry
-    assert {"kl", "awing"} <= history(out, "stage2")[0].keys()
+    assert {"kl", "awing", "kl_loss_share", "kl_grad_share"} <= history(out, "stage2")[0].keys()
     for name in ("predictions.png", "curves.png", "teacher.keras", "stage1.keras",
                  "config.json"):
         assert (out / name).is_file(), name
