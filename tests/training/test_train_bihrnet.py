@@ -18,15 +18,6 @@ TINY_RUN = [*TINY_DATA, "--run-eagerly"]
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    """One synthetic-data cache for the module (generating it is part of the first run)."""
-    path = tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TFPOSE_CACHE", str(path))
-        yield path
-
-
-@pytest.fixture(scope="module")
 def one_epoch_run(cache, tmp_path_factory):
     out = tmp_path_factory.mktemp("bihrnet")
     assert run_in_process("train_bihrnet", [*TINY_RUN, "--epochs", "1", "--teacher-epochs",
