@@ -30,7 +30,8 @@ layers = tf.keras.layers
 BN_TENSORS = ("weight", "bias", "running_mean", "running_var")
 KERNEL_FROM_TORCH = {layers.Conv2D: (2, 3, 1, 0), layers.Conv2DTranspose: (2, 3, 1, 0),
                      layers.DepthwiseConv2D: (2, 3, 0, 1)}
-KERNEL_TO_TORCH = {kind: tuple(np.argsort(order)) for kind, order in KERNEL_FROM_TORCH.items()}
+KERNEL_TO_TORCH = {kind: tuple(int(i) for i in np.argsort(order))
+                   for kind, order in KERNEL_FROM_TORCH.items()}
 
 
 class WeightsMismatch(DataError):
@@ -92,8 +93,8 @@ def _tensors(layer, prefix: str):
                 for w, name in zip(layer.get_weights(), BN_TENSORS, strict=True)]
     kind = _conv_kind(layer)
     kernel, *bias = layer.get_weights()
-    found = [(f"{prefix}.weight", tuple(np.array(kernel.shape)[list(KERNEL_TO_TORCH[kind])]),
-              KERNEL_FROM_TORCH[kind])]
+    in_torch_layout = tuple(kernel.shape[i] for i in KERNEL_TO_TORCH[kind])
+    found = [(f"{prefix}.weight", in_torch_layout, KERNEL_FROM_TORCH[kind])]
     if bias:
         found.append((f"{prefix}.bias", tuple(bias[0].shape), None))
     return found
