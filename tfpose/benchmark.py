@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from tfpose import op_profile
 from tfpose.errors import DataError
 from tfpose.export.flatbuffer import io_details, op_histogram
 
@@ -41,8 +42,6 @@ class _Timed:
     """One file ready to time."""
 
     def __init__(self, path: Path, threads: int):
-        from larq_compute_engine.tflite.python.interpreter import Interpreter
-
         if not path.is_file():
             raise DataError(path, "model file not found")
         flatbuffer = path.read_bytes()
@@ -52,18 +51,25 @@ class _Timed:
         except Exception as e:  # flatbuffers raises plain errors on garbage
             raise DataError(path, f"not a readable .tflite flatbuffer ({type(e).__name__})") \
                 from None
-        self.path, self.size = path, len(flatbuffer)
+        self.path, self.size, self.flatbuffer = path, len(flatbuffer), flatbuffer
         self.binary = "LceBconv2d" in ops
+        self.threads = threads
         self.kernels = "LCE indirect BGEMM" if self.binary else "XNNPACK"
         try:
-            self.interpreter = Interpreter(flatbuffer, num_threads=threads,
-                                           use_reference_bconv=False, use_indirect_bgemm=True,
-                                           use_xnnpack=not self.binary)
+            self.interpreter = self.make_interpreter(flatbuffer)
         except (RuntimeError, ValueError) as e:
             raise DataError(path, f"the interpreter cannot load it: {e}") from None
         rng = np.random.default_rng(0)
         self.inputs = [_random_input(d, rng) for d in details["inputs"]]
         self.times: list[float] = []
+
+    def make_interpreter(self, flatbuffer: bytes):
+        """An interpreter for ``flatbuffer`` (this file or a piece of it) with this file's
+        threads and kernels."""
+        from larq_compute_engine.tflite.python.interpreter import Interpreter
+
+        return Interpreter(flatbuffer, num_threads=self.threads, use_reference_bconv=False,
+                           use_indirect_bgemm=True, use_xnnpack=not self.binary)
 
     def run(self) -> float:
         start = time.perf_counter()
@@ -80,12 +86,15 @@ def _random_input(detail: dict, rng) -> np.ndarray:
 
 
 def benchmark(paths, *, threads: int = 1, runs: int = 20, warmup: int = 3,
-              progress: bool = True) -> list[dict]:
+              progress: bool = True, profile: bool = False) -> list[dict]:
     """Interleaved latency of every file (module docstring).
 
     Returns one dict per file: ``model``, ``median_ms``, ``min_ms``, ``max_ms``, ``runs``,
     ``size_bytes``, ``macs`` (from the conversion report beside the file, when there is one),
     ``binary``, ``kernels``, ``threads`` and ``measured_on`` (the label every figure carries).
+    ``profile=True`` adds ``profile`` (ms per op type, :mod:`tfpose.op_profile`) and
+    ``profile_detail`` (the whole file's and the ops' summed ms, binary and float ms, the ten
+    slowest ops with their output names, shapes and MACs).
     """
     if threads < 1 or runs < 1 or warmup < 0:
         raise ValueError(f"need threads >= 1, runs >= 1, warmup >= 0; got {threads}, {runs}, "
@@ -100,7 +109,16 @@ def benchmark(paths, *, threads: int = 1, runs: int = 20, warmup: int = 3,
         for model in models:
             model.times.append(model.run())
     cpu = host_cpu()
-    return [_row(model, threads, cpu) for model in models]
+    rows = [_row(model, threads, cpu) for model in models]
+    if profile:
+        for model, row in zip(models, rows, strict=True):
+            found = op_profile.profile(
+                model.flatbuffer, model.make_interpreter, runs=max(5, min(runs, 10)),
+                progress=lambda ops, m=model: tqdm(ops, desc=f"profile {m.path.name}",
+                                                   unit="op", disable=not progress))
+            row["profile"] = {k: round(v, 3) for k, v in found.by_type().items()}
+            row["profile_detail"] = found.as_json()
+    return rows
 
 
 def _row(model: _Timed, threads: int, cpu: str) -> dict:
@@ -130,4 +148,28 @@ def table(rows: list[dict]) -> str:
                      f"{row['size_bytes'] / 1e6:>8.2f}{macs:>8}  {row['kernels']}")
     lines.append(f"measured on {rows[0]['measured_on'].split(';')[0]}, {rows[0]['runs']} "
                  f"interleaved runs each: host figures, not phone latency")
+    for row in rows:
+        if "profile_detail" in row:
+            lines += ["", *profile_table(row)]
     return "\n".join(lines)
+
+
+def profile_table(row: dict) -> list[str]:
+    """The op breakdown of one :func:`benchmark` row measured with ``profile=True``."""
+    detail = row["profile_detail"]
+    whole, total = detail["whole_ms"], detail["sum_of_ops_ms"]
+    lines = [f"{Path(row['model']).name}: ops sum to {total:.2f} ms, the whole file "
+             f"{whole:.2f} ms ({100 * total / whole:.0f}%); binary ops {detail['binary_ms']:.2f} "
+             f"ms ({100 * detail['binary_ms'] / total:.1f}%), float ops {detail['float_ms']:.2f} "
+             f"ms ({100 * detail['float_ms'] / total:.1f}%)",
+             f"  {'op type':<28}{'ms':>9}{'share':>8}"]
+    lines += [f"  {name:<28}{ms:>9.2f}{100 * ms / total:>7.1f}%"
+              for name, ms in row["profile"].items()]
+    lines.append(f"  {'slowest ops':<28}{'ms':>9}{'share':>8}  {'output shape':<16}{'GMACs':>7}"
+                 f"  output tensor")
+    for op in detail["slowest"]:
+        macs = f"{op['macs'] / 1e9:.3f}" if op["macs"] else "-"
+        shape = "x".join(map(str, op["shape"]))
+        lines.append(f"  {'#' + str(op['index']) + ' ' + op['op']:<28}{op['ms']:>9.2f}"
+                     f"{100 * op['ms'] / total:>7.1f}%  {shape:<16}{macs:>7}  {op['output'][:48]}")
+    return lines

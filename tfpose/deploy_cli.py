@@ -84,7 +84,8 @@ def cmd_evaluate(args) -> None:
 def cmd_benchmark(args) -> None:
     from tfpose.benchmark import benchmark, table
 
-    rows = benchmark(args.models, threads=args.threads, runs=args.runs, warmup=args.warmup)
+    rows = benchmark(args.models, threads=args.threads, runs=args.runs, warmup=args.warmup,
+                     profile=args.profile)
     print(json.dumps(rows, indent=1) if args.json else table(rows))
 
 
@@ -156,6 +157,10 @@ def add_parsers(sub, parse_size) -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--runs", type=int, default=20, help="timed runs per model")
     p.add_argument("--warmup", type=int, default=3, help="untimed rounds first")
+    p.add_argument("--profile", action="store_true",
+                   help="also time every op (each cut into a model of its own; "
+                   "tfpose.op_profile): ms per op type and share, the ten slowest ops, binary "
+                   "vs float ops; --json rows gain profile and profile_detail")
     p.add_argument("--json", action="store_true",
                    help="a list of {model, median_ms, min_ms, max_ms, size_bytes, macs, ...}")
     p.set_defaults(func=cmd_benchmark)

@@ -17,10 +17,15 @@ def operators(flatbuffer: bytes):
         graph = model.Subgraphs(s)
         for i in range(graph.OperatorsLength()):
             op = graph.Operators(i)
-            code = model.OperatorCodes(op.OpcodeIndex())
-            custom = code.CustomCode()
-            builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-            yield model, graph, op, custom.decode() if custom else _OP_NAMES.get(builtin, builtin)
+            yield model, graph, op, op_name(model, op)
+
+
+def op_name(model, op) -> str:
+    """``"CONV_2D"``, ``"LceBconv2d"``...: the builtin or custom name of ``op`` of ``model``."""
+    code = model.OperatorCodes(op.OpcodeIndex())
+    custom = code.CustomCode()
+    builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+    return custom.decode() if custom else _OP_NAMES.get(builtin, str(builtin))
 
 
 def op_histogram(flatbuffer: bytes) -> dict[str, int]:
