@@ -10,7 +10,7 @@ from larq_compute_engine.tflite.python.interpreter import Interpreter
 
 from tfpose.cli import main
 from tfpose.export.convert import convert
-from tfpose.export.lce import convert_to_lce
+from tfpose.export.lce import convert_to_lce, host_interpreter
 from tfpose.inference.model_info import zoo_info
 from tfpose.models import create
 from tfpose.op_profile import COPIES, cut_ops, profile
@@ -18,10 +18,6 @@ from tfpose.op_profile import COPIES, cut_ops, profile
 TOLERANCE = 0.15  # the issue's bound on |sum of ops / whole - 1|
 
 
-def _interpreter(binary: bool):
-    """As `tfpose benchmark` runs a file at 1 thread."""
-    return lambda flatbuffer: Interpreter(flatbuffer, num_threads=1, use_indirect_bgemm=True,
-                                          use_xnnpack=not binary)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +39,7 @@ def bihrnet_file(tmp_path_factory):
 @pytest.mark.parametrize("name, binary", [("litepose_file", False), ("bihrnet_file", True)])
 def test_the_ops_add_up_to_the_whole_file(name, binary, request):
     flatbuffer = request.getfixturevalue(name).read_bytes()
-    found = profile(flatbuffer, _interpreter(binary), runs=7)
+    found = profile(flatbuffer, host_interpreter, runs=7)  # as `tfpose benchmark` runs it
     ratio = found.sum_ms / found.whole_ms
     assert abs(ratio - 1) <= TOLERANCE, (found.sum_ms, found.whole_ms)
     split = found.split()

@@ -1,10 +1,10 @@
 """Host latency of ``.tflite`` files, side by side: ``tfpose benchmark A.tflite B.tflite ...``.
 
 All files load in one process and run interleaved (one invocation of each in turn, after
-``warmup`` rounds), so a slow moment of the machine hits every model alike. Files with LCE's
-binary ops run LCE's binary kernels with indirect BGEMM (on x86 its default binary path is about
-7x slower, REFERENCE) and XNNPACK off, as on the LCE Android runtime; other files run with
-XNNPACK. Any ``.tflite`` works, so a peer's model can stand beside ours. Every figure carries
+``warmup`` rounds), so a slow moment of the machine hits every model alike. Every file runs as
+:func:`tfpose.export.lce.host_interpreter` runs it: float ops under XNNPACK, LCE's binary
+convolutions with indirect BGEMM (one thread on x86). Any ``.tflite`` works, so a peer's model
+can stand beside ours. Every figure carries
 where and how it was measured (host CPU, threads, kernels): these are host figures, not phone
 latency; ``benchmarks/device/`` measures phones.
 """
@@ -23,6 +23,7 @@ from tqdm import tqdm
 from tfpose import op_profile
 from tfpose.errors import DataError
 from tfpose.export.flatbuffer import io_details, op_histogram
+from tfpose.export.lce import host_interpreter, host_kernels
 
 
 def host_cpu() -> str:
@@ -54,7 +55,7 @@ class _Timed:
         self.path, self.size, self.flatbuffer = path, len(flatbuffer), flatbuffer
         self.binary = "LceBconv2d" in ops
         self.threads = threads
-        self.kernels = "LCE indirect BGEMM" if self.binary else "XNNPACK"
+        self.kernels = host_kernels(self.binary)
         try:
             self.interpreter = self.make_interpreter(flatbuffer)
         except (RuntimeError, ValueError) as e:
@@ -66,10 +67,7 @@ class _Timed:
     def make_interpreter(self, flatbuffer: bytes):
         """An interpreter for ``flatbuffer`` (this file or a piece of it) with this file's
         threads and kernels."""
-        from larq_compute_engine.tflite.python.interpreter import Interpreter
-
-        return Interpreter(flatbuffer, num_threads=self.threads, use_reference_bconv=False,
-                           use_indirect_bgemm=True, use_xnnpack=not self.binary)
+        return host_interpreter(flatbuffer, self.threads)
 
     def run(self) -> float:
         start = time.perf_counter()

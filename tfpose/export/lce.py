@@ -28,6 +28,7 @@ complete path segments of the op's tensor names; what stays ambiguous is reporte
 
 from __future__ import annotations
 
+import platform
 import tempfile
 from collections import defaultdict
 
@@ -250,24 +251,41 @@ def lce_report(model: tf.keras.Model, flatbuffer: bytes | None = None) -> dict:
     }
 
 
+def host_interpreter(flatbuffer: bytes, threads: int = 1, *, use_indirect_bgemm: bool = True,
+                     use_xnnpack: bool = True):
+    """LCE's interpreter for any ``.tflite`` (its custom ops or stock ones), set up as phones run
+    it: float ops under XNNPACK (LCE's published Pixel / RPi figures were measured with XNNPACK,
+    REFERENCE; it leaves LCE's custom ops to LCE) and binary convolutions with indirect BGEMM
+    (on x86 LCE's default binary path is about 7x slower). ``threads`` is every kernel's thread
+    count; LCE's binary kernels on x86 do not get faster with more (:func:`host_kernels`)."""
+    from larq_compute_engine.tflite.python.interpreter import Interpreter
+
+    return Interpreter(flatbuffer, num_threads=threads, use_reference_bconv=False,
+                       use_indirect_bgemm=use_indirect_bgemm, use_xnnpack=use_xnnpack)
+
+
+def host_kernels(binary: bool) -> str:
+    """The label of how :func:`host_interpreter` runs a file on this machine, for every figure."""
+    if not binary:
+        return "XNNPACK"
+    one_thread = ", 1 thread on x86" if platform.machine() in ("x86_64", "AMD64") else ""
+    return f"LCE indirect BGEMM{one_thread} + XNNPACK"
+
+
 class LCEInterpreterRunner:
     """Runs any ``.tflite`` (LCE's custom ops or stock ones) on the host with LCE's interpreter.
 
     Inputs are float32 images whatever the file's input type: quantised (uint8 / int8) inputs
     are quantised here with the file's scale and zero point, and quantised outputs dequantised,
     so callers always see float32. ``Interpreter.predict`` loops over the leading batch axis
-    (converted models have batch 1). XNNPACK is off by default, as on the LCE Android runtime;
-    float models can use it (``use_xnnpack=True``). Host timings are not phone latency.
+    (converted models have batch 1). The defaults are :func:`host_interpreter`'s.
     """
 
     def __init__(self, flatbuffer: bytes, num_threads: int = 1, use_indirect_bgemm: bool = True,
-                 use_xnnpack: bool = False):
-        from larq_compute_engine.tflite.python.interpreter import Interpreter
-
-        self.interpreter = Interpreter(
-            flatbuffer, num_threads=num_threads, use_reference_bconv=False,
-            use_indirect_bgemm=use_indirect_bgemm, use_xnnpack=use_xnnpack,
-        )
+                 use_xnnpack: bool = True):
+        self.interpreter = host_interpreter(flatbuffer, num_threads,
+                                            use_indirect_bgemm=use_indirect_bgemm,
+                                            use_xnnpack=use_xnnpack)
         details = io_details(flatbuffer)
         self.inputs, self.outputs = details["inputs"], details["outputs"]
 

@@ -4,8 +4,8 @@ bottom-up, heatmaps or in-graph decoded keypoints.
 :func:`load_model_file` gives a :class:`LoadedModel`: a function from a batch of model inputs
 (``[B, H, W, 3]`` float32 RGB 0-255) to raw outputs, plus the model's
 :class:`~tfpose.inference.model_info.ModelInfo`. ``.tflite`` files run in LCE's host interpreter
-(:class:`tfpose.export.lce.LCEInterpreterRunner`: LCE's binary kernels with indirect BGEMM, and
-XNNPACK for float files), which also runs stock TFLite files.
+(:class:`tfpose.export.lce.LCEInterpreterRunner`: LCE's binary kernels with indirect BGEMM,
+float ops under XNNPACK), which also runs stock TFLite files.
 
 :class:`PosePredictor` turns an image (and, for top-down models, person boxes) into persons in
 image pixels: crops through the library's affine, the model, the codec's decoder (or the
@@ -46,7 +46,7 @@ class LoadedModel:
       path: the file.
       format: ``"keras"`` or ``"tflite"``.
       binary: whether it has binary layers (LCE ops in a ``.tflite``).
-      kernels: how it runs on this host, e.g. ``"Keras (TensorFlow)"``, ``"LCE indirect BGEMM"``.
+      kernels: how it runs on this host, e.g. ``"Keras (TensorFlow)"``, ``"XNNPACK"``.
     """
 
     run: Callable[[np.ndarray], list]
@@ -78,7 +78,7 @@ def load_model_file(path, *, threads: int = 1) -> LoadedModel:
 
 
 def _load_tflite(path: Path, threads: int) -> LoadedModel:
-    from tfpose.export.lce import LCEInterpreterRunner
+    from tfpose.export.lce import LCEInterpreterRunner, host_kernels
 
     flatbuffer = path.read_bytes()
     info = read_tflite_info(flatbuffer, path)
@@ -91,11 +91,10 @@ def _load_tflite(path: Path, threads: int) -> LoadedModel:
         shapes = [d["shape"][1:] for d in details["outputs"]]
         info = guess_from_shapes(details["inputs"][0]["shape"][1:3], shapes, path.stem, path)
     try:
-        runner = LCEInterpreterRunner(flatbuffer, num_threads=threads, use_indirect_bgemm=True,
-                                      use_xnnpack=not binary)
+        runner = LCEInterpreterRunner(flatbuffer, num_threads=threads)
     except (RuntimeError, ValueError) as e:
         raise DataError(path, f"the interpreter cannot load it: {e}") from None
-    kernels = "LCE indirect BGEMM" if binary else "XNNPACK"
+    kernels = host_kernels(binary)
 
     def run(images):
         outputs = runner(images)
