@@ -8,7 +8,8 @@ import pytest
 from tfpose.cli import build_parser, main
 from tfpose.evaluation.mpii import MPIIGroundTruth, save_ground_truth_mat
 
-COMMANDS = ("codec-check", "evaluate-mpii", "show-dataset", "make-synthetic")
+COMMANDS = ("codec-check", "evaluate-mpii", "show-dataset", "make-synthetic", "summary",
+            "lce-check")
 
 
 def run(capsys, *argv):
@@ -117,3 +118,47 @@ def test_codec_check_bottom_up_rejects_a_size_off_the_output_grid(coco_sample, c
     assert code == 2 and out == ""
     assert "not divisible by output stride 4" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def _tiny_binary_model(args):
+    """Two binary convs (the first bit-packed into the second), a residual add, a float conv."""
+    import tensorflow as tf
+
+    from tfpose.layers.binary import QuantPolicy
+
+    tf.keras.utils.set_random_seed(0)
+    conv, bn = QuantPolicy().conv, tf.keras.layers.BatchNormalization
+    x = tf.keras.Input((16, 16, 3))
+    y = tf.keras.layers.Conv2D(32, 3, padding="same")(x)
+    z = bn()(conv(32)(bn()(conv(32)(y))))
+    return tf.keras.Model(x, tf.keras.layers.Add()([y, z]))
+
+
+def test_lce_check_times_the_float_ops_left(monkeypatch, capsys):
+    """On by default: the float op types with their ms and share of the ops' summed host time,
+    and the binary / float split (tfpose.op_profile)."""
+    import tfpose.cli
+
+    monkeypatch.setattr(tfpose.cli, "_build", _tiny_binary_model)
+    code, out, _ = run(capsys, "lce-check", "tiny", "--runs", "1", "--json")
+    timing = json.loads(out)["host_time"]
+    assert code == 0 and timing["runs"] == 1 and timing["threads"] == 1
+    floats = {row["op"]: row for row in timing["float_ops"]}
+    assert set(floats) == {"CONV_2D", "LceQuantize", "ADD"}
+    assert floats["ADD"]["count"] == 1 and floats["CONV_2D"]["count"] == 1
+    assert timing["binary_ms"] > 0 and timing["whole_ms"] > 0
+    assert sum(row["ms"] for row in floats.values()) == pytest.approx(timing["float_ms"],
+                                                                      abs=2e-3)
+    assert timing["binary_share"] + timing["float_share"] == pytest.approx(1, abs=1e-3)
+    assert timing["sum_of_ops_ms"] == pytest.approx(timing["binary_ms"] + timing["float_ms"],
+                                                    abs=2e-3)
+    code, out, _ = run(capsys, "lce-check", "tiny", "--runs", "1")
+    lines = out.splitlines()
+    assert code == 0 and "totals: 2 of 2 BN fused, 1 of 2 outputs bitpacked" in out
+    start = lines.index("float ops left:") + 2
+    rows = [line.split() for line in lines[start:]]
+    assert sorted(row[0] for row in rows) == ["ADD", "CONV_2D", "LceQuantize"]
+    assert all(row[3].endswith("%") for row in rows)
+    assert any(line.strip().startswith("whole file") and "binary" in line for line in lines)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["lce-check", "tiny", "--runs", "0"])

@@ -32,6 +32,16 @@ def parse_size(text: str) -> tuple[int, int]:
     return height, width
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def _format(value) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
@@ -162,13 +172,70 @@ def cmd_summary(args) -> None:
 
 
 def cmd_lce_check(args) -> None:
-    from tfpose.export.lce import lce_report
+    from tfpose.export.lce import convert_to_lce, host_kernels, lce_report
 
-    report = lce_report(_build(args))
-    _print({"model": args.name, **report}, args.json)
+    model = _build(args)
+    flatbuffer = convert_to_lce(model)
+    report = lce_report(model, flatbuffer)
+    if not args.no_timing:
+        from tfpose.export.lce import host_interpreter
+        from tfpose.op_profile import float_ops_left, profile
+
+        timed = profile(flatbuffer, host_interpreter, runs=args.runs)
+        report["host_time"] = {"kernels": host_kernels(report["lce_bconv2d"] > 0), "threads": 1,
+                               "runs": args.runs, **float_ops_left(timed)}
+    if args.json:
+        print(json.dumps({"model": args.name, **report}, indent=1))
+    else:
+        _print_lce_report(args.name, report)
     if report["not_binarised"] or report["lce_bconv2d"] != report["quant_conv2d"]:
         raise LCECheckFailed(f"{args.name}: {report['quant_conv2d'] - report['lce_bconv2d']} "
                              "binary layers did not become LceBconv2d")
+
+
+_BN_LABELS = {True: "fused", False: "float", None: "-"}
+
+
+def _print_lce_report(name: str, report: dict) -> None:
+    """``lce-check``'s readable output: counts, one line per binary conv, totals, host time."""
+    _print({"model": name, **{k: report[k] for k in (
+        "quant_conv2d", "binary_layers", "lce_bconv2d", "float_conv2d", "flatbuffer_bytes",
+        "ops")}}, False)
+    for entry in report["not_binarised"]:
+        print(f"not binarised: {entry['layer']}: {'; '.join(entry['reasons'])}")
+    for entry in report["advice"]:
+        print(f"advice: {entry['layer']}: {'; '.join(entry['notes'])}")
+    convs = report.get("convs", [])
+    if convs:
+        width = max(len("layer"), *(len(row["layer"]) for row in convs))
+        print("\nbinary convs, in op order:")
+        print(f"  {'layer':<{width}}  {'BN':<5}  {'output':<9}  {'in':>5}  {'out':>5}  read by")
+        for row in convs:
+            cin = f"{row['channels_in']}{'' if row['channels_in_ok'] else '!'}"
+            cout = f"{row['channels_out']}{'' if row['channels_out_ok'] else '!'}"
+            print(f"  {row['layer']:<{width}}  {_BN_LABELS[row['bn_fused']]:<5}  "
+                  f"{row['output']:<9}  {cin:>5}  {cout:>5}  "
+                  f"{', '.join(row['read_by']) or '(model output)'}")
+        print("  (BN: fused into the op, 'float' = float MUL / ADD after it, '-' = none follows; "
+              "! = not a multiple of 32 in, 8 out)")
+    totals = report.get("conv_totals")
+    if totals:
+        print(f"totals: {totals['bn_fused']} of {totals['with_bn']} BN fused, "
+              f"{totals['bitpacked_outputs']} of {totals['convs']} outputs bitpacked, "
+              f"{totals['channels_in_not_multiple_of_32']} convs with input channels not a "
+              f"multiple of 32, {totals['channels_out_not_multiple_of_8']} with output channels "
+              "not a multiple of 8")
+    timing = report.get("host_time")
+    if timing:
+        print(f"\nhost time, each op timed alone (tfpose.op_profile; {timing['kernels']}, "
+              f"{timing['threads']} thread; medians of {timing['runs']} runs; this host, not a "
+              "phone):")
+        print(f"  whole file {timing['whole_ms']:.2f} ms; ops summed {timing['sum_of_ops_ms']:.2f}"
+              f" ms = binary {timing['binary_ms']:.2f} ms ({timing['binary_share']:.0%}) + float "
+              f"{timing['float_ms']:.2f} ms ({timing['float_share']:.0%})")
+        print(f"float ops left:\n  {'op':<24} {'count':>5} {'ms':>9}  {'share':>6}")
+        for row in timing["float_ops"]:
+            print(f"  {row['op']:<24} {row['count']:>5} {row['ms']:>9.3f}  {row['share']:>6.1%}")
 
 
 class LCECheckFailed(TfposeError):
@@ -257,13 +324,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list the zoo's models (name first, one per line)")
     p.set_defaults(func=cmd_models)
 
-    p = sub.add_parser("summary", help="parameters, MACs (binary / float) and sizes of a model")
+    p = sub.add_parser("summary", help="parameters, MACs (binary / float), OPs (binary MACs / 64 "
+                       "+ float MACs) and sizes of a model")
     _add_model_arguments(p)
     p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("lce-check", help="convert with LCE and check every binary conv became "
-                       "LceBconv2d (exit 1 when one did not)")
+                       "LceBconv2d (exit 1 when one did not); per binary conv: BatchNorm fused, "
+                       "bitpacked output, channel multiples; the float ops' share of host time")
     _add_model_arguments(p)
+    p.add_argument("--no-timing", action="store_true",
+                   help="skip timing the file op by op on this machine (tfpose.op_profile)")
+    p.add_argument("--runs", type=_positive_int, default=3,
+                   help="timed runs per op (median; default 3, plus 2 warm-up runs)")
     p.set_defaults(func=cmd_lce_check)
 
     p = sub.add_parser(

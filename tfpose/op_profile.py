@@ -312,3 +312,27 @@ def _seconds(interpreter, inputs) -> float:
     start = time.perf_counter()
     interpreter.predict(inputs if len(inputs) > 1 else inputs[0])
     return time.perf_counter() - start
+
+
+def float_ops_left(result: Profile) -> dict:
+    """What a binary file's host time goes to outside its binary ops (``tfpose lce-check``):
+    the whole file's time, the binary / float split of the ops' summed time, and the float op
+    types (``LceQuantize`` / ``LceDequantize`` included) with their count, ms and share of the
+    summed op time, largest first. Shares are of the sum of the ops' times, which agrees with
+    the whole file's within 15% (module docstring)."""
+    total = result.sum_ms
+    split = result.split()
+    counts = defaultdict(int)
+    for op in result.ops:
+        counts[op["op"]] += 1
+
+    def share(ms: float) -> float:
+        return round(ms / total, 4) if total else 0.0
+
+    return {
+        "whole_ms": round(result.whole_ms, 3), "sum_of_ops_ms": round(total, 3),
+        "binary_ms": round(split["binary"], 3), "float_ms": round(split["float"], 3),
+        "binary_share": share(split["binary"]), "float_share": share(split["float"]),
+        "float_ops": [{"op": name, "count": counts[name], "ms": round(ms, 3), "share": share(ms)}
+                      for name, ms in result.by_type().items() if name not in BINARY_OPS],
+    }

@@ -8,8 +8,10 @@ import larq_compute_engine
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.lite.python import schema_py_generated as schema_fb
 
 from tfpose.errors import TfposeError
+from tfpose.export.flatbuffer import op_name
 from tfpose.export.lce import (
     ConversionError,
     LCEInterpreterRunner,
@@ -22,6 +24,7 @@ from tfpose.export.lce import (
     performance_notes,
     run_lce,
 )
+from tfpose.layers.binary import QuantPolicy
 
 GOOD = dict(input_quantizer="ste_sign", kernel_quantizer="ste_sign",
             kernel_constraint="weight_clip", padding="same", pad_values=1.0, use_bias=False)
@@ -189,6 +192,9 @@ def test_mapping_survives_long_names_flips_and_identical_kernels():
     assert all(keys.count(_layer_key(layer)) == 1 for layer in inner.layers[1::2])
     report = lce_report(model, flatbuffer)
     assert report["lce_bconv2d"] == 3 and report["float_conv2d"] == 1
+    tied = {row["layer"].split("/")[-1]: row["tied_by"] for row in report["convs"]}
+    assert tied.pop("twin_a") == "name"  # its twin's kernel is the same: tied by name
+    assert list(tied.values()) == ["kernel", "kernel"]
     assert report["not_binarised"] == [
         {"layer": "twin_b", "reasons": ["no input quantizer: float activations make it a "
                                         "float CONV_2D"]}]
@@ -232,3 +238,68 @@ def test_static_problems_of_non_binary_layers():
         "Conv2D is never binarised by LCE (only QuantConv2D is)"]
     assert binarisable_problems(qconv("k", kernel_quantizer=None)) == [
         "no kernel quantizer: the weights stay float"]
+
+
+@pytest.fixture(scope="module")
+def per_conv():
+    """One small model with a binary conv for each side of every per-conv fact.
+
+    packed: BN, then only the next binary conv reads it (LCE writes bit-packed int32 output and
+    folds the BN into its thresholds); residual: BN, then a residual add (float output, BN in the
+    multiplier / bias); shared: its output feeds a BN and an add, so the BN stays a float MUL +
+    ADD; relu_bn: conv -> ReLU -> BN -> binary conv (fused, bit-packed); no_bn: 12 output
+    channels, nothing after it; cin16: 16 input channels."""
+    tf.keras.utils.set_random_seed(3)
+    conv, bn, layers = QuantPolicy().conv, tf.keras.layers.BatchNormalization, tf.keras.layers
+    x = tf.keras.Input((16, 16, 32))
+    packed = bn(name="bn_packed")(conv(32, name="packed")(x))
+    residual = layers.Add()([x, bn(name="bn_residual")(conv(32, name="residual")(packed))])
+    shared = conv(32, name="shared")(residual)
+    shared = layers.Add()([shared, bn(name="bn_shared")(shared)])
+    relu_bn = bn(name="bn_relu")(layers.ReLU()(conv(32, name="relu_bn")(residual)))
+    after_relu = layers.Add()([residual, conv(32, name="after_relu")(relu_bn)])
+    no_bn = conv(12, name="no_bn")(residual)
+    cin16 = bn(name="bn_cin16")(conv(24, name="cin16")(layers.Conv2D(16, 1, name="to16")(x)))
+    model = tf.keras.Model(x, [shared, after_relu, no_bn, cin16], name="per_conv")
+    flatbuffer = convert_to_lce(model)
+    return model, flatbuffer, lce_report(model, flatbuffer)
+
+
+def test_each_binary_conv_is_reported_as_lce_wrote_it(per_conv):
+    _, flatbuffer, report = per_conv
+    rows = {row["layer"]: row for row in report["convs"]}
+    facts = {  # layer: (bn_fused, output, read_by, channels_in, channels_out)
+        "packed": (True, "bitpacked", ["LceBconv2d"], 32, 32),
+        "residual": (True, "float", ["ADD"], 32, 32),
+        "shared": (False, "float", ["ADD", "MUL"], 32, 32),
+        "relu_bn": (True, "bitpacked", ["LceBconv2d"], 32, 32),
+        "after_relu": (None, "float", ["ADD"], 32, 32),
+        "no_bn": (None, "float", [], 32, 12),
+        "cin16": (True, "float", [], 16, 24),
+    }
+    assert set(rows) == set(facts) and report["not_binarised"] == []
+    for name, (bn_fused, output, read_by, cin, cout) in facts.items():
+        row = rows[name]
+        assert (row["bn_fused"], row["output"], row["read_by"]) == (bn_fused, output, read_by), name
+        assert (row["channels_in"], row["channels_in_ok"]) == (cin, cin % 32 == 0), name
+        assert (row["channels_out"], row["channels_out_ok"]) == (cout, cout % 8 == 0), name
+        assert row["tied_by"] == "kernel", name
+    assert report["conv_totals"] == {
+        "convs": 7, "with_bn": 5, "bn_fused": 4, "bitpacked_outputs": 2,
+        "channels_in_not_multiple_of_32": 1, "channels_out_not_multiple_of_8": 1}
+    # The rows name real ops, in op order; only the shared conv's BN is left as a float MUL.
+    reader = schema_fb.Model.GetRootAsModel(flatbuffer, 0)
+    graph = reader.Subgraphs(0)
+    indices = [row["op_index"] for row in report["convs"]]
+    assert indices == sorted(indices)
+    for row in report["convs"]:
+        op = graph.Operators(row["op_index"])
+        assert op_name(reader, op) == "LceBconv2d"
+        output = graph.Tensors(op.Outputs(0))
+        assert output.Name().decode() == row["op_output"]
+        packed = output.Type() == schema_fb.TensorType.INT32
+        assert packed == (row["output"] == "bitpacked")
+        # LCE 0.16's inputs: input, filter, multiplier, bias, thresholds (-1 when absent)
+        inputs = list(op.InputsAsNumpy())
+        assert (inputs[2] < 0 and inputs[3] < 0 and inputs[4] >= 0) == packed
+    assert report["ops"]["MUL"] == 1

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from tfpose.cli import main
 from tfpose.export.lce import lce_report
+from tfpose.layers.binary import QuantPolicy
 from tfpose.models import create, list_models
 from tfpose.models.summary import model_summary
 from tfpose.models.zoo import MODELS
@@ -36,9 +37,25 @@ def test_cli_lists_models_name_first(capsys):
 def test_cli_summary_json(capsys):
     assert main(["summary", "hourglass_hpm", "--input-size", "64x64", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert {"params", "macs", "binary_macs", "float_macs", "size_bytes_float32",
+    assert {"params", "macs", "binary_macs", "float_macs", "ops", "size_bytes_float32",
             "size_bytes_deployed"} <= set(summary)
     assert summary["binary_macs"] + summary["float_macs"] == summary["macs"]
+    assert summary["ops"] == round(summary["binary_macs"] / 64 + summary["float_macs"])
+    assert main(["summary", "hourglass_hpm", "--input-size", "64x64"]) == 0
+    printed = dict(line.split(maxsplit=1) for line in capsys.readouterr().out.splitlines())
+    assert int(printed["ops"]) == summary["ops"] and int(printed["macs"]) == summary["macs"]
+
+
+def test_ops_count_binary_macs_at_one_64th():
+    """OPs = binary MACs / 64 + float MACs (Bi-Real Net, ReActNet), by hand on two convs."""
+    x = tf.keras.Input((8, 8, 3))
+    y = tf.keras.layers.Conv2D(32, 3, padding="same", use_bias=False)(x)  # 8*8 * 3*3*3 * 32
+    y = QuantPolicy().conv(32)(y)  # binary: 8*8 * 3*3*32 * 32
+    summary = model_summary(tf.keras.Model(x, y))
+    assert (summary["float_macs"], summary["binary_macs"]) == (55_296, 589_824)
+    assert summary["ops"] == 589_824 // 64 + 55_296 == 64_512
+    y = QuantPolicy().float_twin().conv(32)(tf.keras.layers.Conv2D(32, 3)(x))  # all float: x1
+    assert model_summary(tf.keras.Model(x, y))["ops"] == 6 * 6 * 27 * 32 + 6 * 6 * 9 * 32 * 32
 
 
 @pytest.mark.parametrize("name", [
@@ -54,22 +71,45 @@ def test_cli_summary_matches_the_published_cost(name, capsys):
 
 
 def test_cli_lce_check_json(capsys):
-    code = main(["lce-check", "hourglass_bottleneck_binary", "--input-size", "64x64", "--json"])
+    code = main(["lce-check", "hourglass_bottleneck_binary", "--input-size", "64x64", "--json",
+                 "--no-timing"])
     report = json.loads(capsys.readouterr().out)
     assert code == 0
     assert report["lce_bconv2d"] == report["quant_conv2d"] == 51
     assert report["not_binarised"] == [] and report["flatbuffer_bytes"] > 0
+    # Bottleneck blocks: conv1 and conv2 have a BN and feed the next binary conv (bit-packed);
+    # conv3 has none (pre-activation: the BN comes after the residual add) and feeds the add.
+    assert report["conv_totals"] == {
+        "convs": 51, "with_bn": 34, "bn_fused": 34, "bitpacked_outputs": 34,
+        "channels_in_not_multiple_of_32": 0, "channels_out_not_multiple_of_8": 0}
+    for row in report["convs"]:
+        last = row["layer"].endswith("conv3_bconv")
+        assert row["bn_fused"] is (None if last else True), row
+        assert row["output"] == ("float" if last else "bitpacked"), row
+    assert "host_time" not in report
 
 
 def test_cli_lce_check_fails_when_a_layer_stays_float(monkeypatch, capsys):
     import tfpose.export.lce as lce
 
     real = lce.lce_report
-    monkeypatch.setattr(lce, "lce_report", lambda model: {
-        **real(model), "lce_bconv2d": 50,
+    monkeypatch.setattr(lce, "lce_report", lambda model, flatbuffer=None: {
+        **real(model, flatbuffer), "lce_bconv2d": 50,
         "not_binarised": [{"layer": "x", "reasons": ["pretend"]}]})
-    code = main(["lce-check", "hourglass_bottleneck_binary", "--input-size", "64x64"])
-    assert code == 1 and "did not become LceBconv2d" in capsys.readouterr().err
+    code = main(["lce-check", "hourglass_bottleneck_binary", "--input-size", "64x64",
+                 "--no-timing"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "did not become LceBconv2d" in err
+    assert "not binarised: x: pretend" in out
+    lines = out.splitlines()  # the readable table: one line per binary conv, then the totals
+    start = lines.index("binary convs, in op order:") + 2
+    assert [line.split() for line in lines[start : start + 3]] == [
+        ["stem_b0_conv1_bconv", "fused", "bitpacked", "64", "128", "LceBconv2d"],
+        ["stem_b0_conv2_bconv", "fused", "bitpacked", "128", "128", "LceBconv2d"],
+        ["stem_b0_conv3_bconv", "-", "float", "128", "256", "ADD"]]
+    assert ("totals: 34 of 34 BN fused, 34 of 51 outputs bitpacked, 0 convs with input channels "
+            "not a multiple of 32, 0 with output channels not a multiple of 8") in lines
+    assert "host time" not in out
 
 
 @pytest.mark.slow

@@ -36,11 +36,13 @@ import larq as lq
 import numpy as np
 import tensorflow as tf
 from flatbuffers import flexbuffers
+from tensorflow.lite.python import schema_py_generated as schema_fb
 
 from tfpose.errors import TfposeError
 from tfpose.export.flatbuffer import (
     io_details,
     op_histogram,
+    op_name,
     operators,
     order_outputs_by_signature,
 )
@@ -204,37 +206,176 @@ def _bconv_ops(flatbuffer: bytes) -> list[tuple[tuple, set[str]]]:
     return ops
 
 
-def _binarised(convs: dict[str, tf.keras.layers.Layer], ops: list) -> tuple[set[str], list]:
-    """Paths of the layers that became LceBconv2d ops, and the ops left untied to a layer."""
+def _binarised(convs: dict[str, tf.keras.layers.Layer],
+               ops: list) -> tuple[dict[str, tuple[int, str]], list[int]]:
+    """Layers that became LceBconv2d ops, each with its op's position in ``ops`` and how it was
+    tied ("kernel": the only op with its kernel; "name": its name is in the op's tensor names;
+    "order": twin kernels or the static rules' left-overs, in order), and the positions of the
+    ops left untied to a layer."""
     by_key = defaultdict(list)
     for path, layer in convs.items():
         by_key[_layer_key(layer)].append(path)
-    done, pool = set(), [op for op in ops if op[0] not in by_key]
+    tied, pool = {}, [i for i, op in enumerate(ops) if op[0] not in by_key]
     for key, paths in by_key.items():  # twin kernels: all binarised only if as many ops
-        matching = [op for op in ops if op[0] == key]
+        matching = [i for i, op in enumerate(ops) if op[0] == key]
         if len(matching) >= len(paths):
-            done.update(paths)
+            tied.update({paths[0]: (matching[0], "kernel")} if len(paths) == 1
+                        else _tie_in_order(paths, matching, convs, ops))
         else:
             pool += matching
     # Layers the verified static rules condemn stay float; the others share the left-over ops.
-    clean = [p for p in sorted(set(convs) - done) if not binarisable_problems(convs[p])]
+    clean = [p for p in sorted(set(convs) - set(tied)) if not binarisable_problems(convs[p])]
     if len(pool) >= len(clean):
-        return done | set(clean), pool[len(clean) :]
+        tied.update(_tie_in_order(clean, pool, convs, ops))
+        used = {position for position, _ in tied.values()}
+        return tied, [i for i in pool if i not in used]
     for path in clean:  # fewer ops than candidates: tie them by name (names may be cut short)
-        hit = next((op for op in pool if convs[path].name in op[1]), None)
+        hit = next((i for i in pool if convs[path].name in ops[i][1]), None)
         if hit is not None:
             pool.remove(hit)
-            done.add(path)
-    return done, pool
+            tied[path] = (hit, "name")
+    return tied, pool
+
+
+def _tie_in_order(paths: list[str], positions: list[int], convs, ops) -> dict:
+    """Ties each of ``paths`` to one of ``positions`` (at least as many): by name, else in
+    order."""
+    free, tied = list(positions), {}
+    for path in paths:
+        hit = next((i for i in free if convs[path].name in ops[i][1]), None)
+        if hit is not None:
+            free.remove(hit)
+            tied[path] = (hit, "name")
+    for path in paths:
+        if path not in tied:
+            tied[path] = (free.pop(0), "order")
+    return tied
+
+
+_BITPACKED = schema_fb.TensorType.INT32  # LCE's bit-packed activations: 32 channels a word
+
+
+def _bconv_facts(flatbuffer: bytes) -> list[dict]:
+    """What each LceBconv2d op (in :func:`_bconv_ops`' order) does around its arithmetic.
+
+    LCE 0.16's op reads ``[input, filter, post_activation_multiplier, post_activation_bias,
+    thresholds]``. Writing float output, it carries the per-channel multiplier and bias (the
+    folded BatchNorm, bias and kernel scale) and no thresholds; writing bit-packed output
+    (int32, 32 channels a word, read only by binary ops), it carries thresholds (the same
+    transform, then the next sign, folded into one comparison) and no multiplier or bias.
+    A BatchNorm the converter could not fold stays as a float ``MUL`` by a constant (then an
+    ``ADD``) reading the op's output.
+    """
+    model = schema_fb.Model.GetRootAsModel(flatbuffer, 0)
+    facts = []
+    for s in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(s)
+        names = [op_name(model, graph.Operators(i)) for i in range(graph.OperatorsLength())]
+        readers = defaultdict(list)
+        for i in range(graph.OperatorsLength()):
+            for t in graph.Operators(i).InputsAsNumpy():
+                readers[int(t)].append(i)
+
+        for i, name in enumerate(names):
+            if name != "LceBconv2d":
+                continue
+            op = graph.Operators(i)
+            inputs = [int(t) for t in op.InputsAsNumpy()] + [-1] * 5
+            out = int(op.Outputs(0))
+            tensor = graph.Tensors(out)
+            options = flexbuffers.Loads(op.CustomOptionsAsNumpy().tobytes())
+            float_bn = any(names[r] == "MUL" and any(
+                _constant(model, graph, int(t))
+                for t in graph.Operators(r).InputsAsNumpy() if int(t) != out)
+                for r in readers[out])
+            facts.append({
+                "subgraph": s, "op_index": i, "op_output": tensor.Name().decode(),
+                "bitpacked": tensor.Type() == _BITPACKED,
+                "read_by": sorted({names[r] for r in readers[out]}),
+                "transform": (inputs[2] >= 0 and inputs[3] >= 0) or inputs[4] >= 0,
+                "float_bn": float_bn,
+                "channels_in": int(options["channels_in"]),
+                "channels_out": int(graph.Tensors(inputs[1]).Shape(0)),
+            })
+    return facts
+
+
+def _constant(model, graph, tensor: int) -> bool:
+    return tensor >= 0 and model.Buffers(graph.Tensors(tensor).Buffer()).DataLength() > 0
+
+
+_PASS_THROUGH = (tf.keras.layers.ReLU, tf.keras.layers.Activation)
+
+
+def _batchnorm_follows(layer) -> bool:
+    """Whether a Keras ``BatchNormalization`` reads ``layer``'s output, directly or through
+    ReLU / activation layers (LCE folds conv -> ReLU -> BatchNorm into the op's output)."""
+    frontier, seen = [layer], set()
+    while frontier:
+        current = frontier.pop()
+        for node in getattr(current, "_outbound_nodes", []):
+            following = node.outbound_layer
+            if isinstance(following, tf.keras.layers.BatchNormalization):
+                return True
+            if isinstance(following, _PASS_THROUGH) and id(following) not in seen:
+                seen.add(id(following))
+                frontier.append(following)
+    return False
+
+
+def _conv_rows(convs: dict, tied: dict, facts: list[dict]) -> list[dict]:
+    """One row per binarised conv, in the flatbuffer's op order (lce_report's ``convs``)."""
+    rows = []  # (subgraph, op index, row)
+    for path, (position, how) in tied.items():
+        fact = facts[position]
+        if fact["float_bn"]:
+            bn_fused = False
+        else:
+            bn_fused = fact["transform"] if _batchnorm_follows(convs[path]) else None
+        rows.append((fact["subgraph"], fact["op_index"], {
+            "layer": path, "op_index": fact["op_index"], "op_output": fact["op_output"],
+            "tied_by": how, "bn_fused": bn_fused,
+            "output": "bitpacked" if fact["bitpacked"] else "float", "read_by": fact["read_by"],
+            "channels_in": fact["channels_in"], "channels_in_ok": fact["channels_in"] % 32 == 0,
+            "channels_out": fact["channels_out"],
+            "channels_out_ok": fact["channels_out"] % 8 == 0,
+        }))
+    return [row for *_, row in sorted(rows, key=lambda item: item[:2])]
+
+
+def conv_totals(convs: list[dict]) -> dict:
+    """Counts over :func:`lce_report`'s ``convs`` rows."""
+    return {
+        "convs": len(convs),
+        "with_bn": sum(row["bn_fused"] is not None for row in convs),
+        "bn_fused": sum(row["bn_fused"] is True for row in convs),
+        "bitpacked_outputs": sum(row["output"] == "bitpacked" for row in convs),
+        "channels_in_not_multiple_of_32": sum(not row["channels_in_ok"] for row in convs),
+        "channels_out_not_multiple_of_8": sum(not row["channels_out_ok"] for row in convs),
+    }
 
 
 def lce_report(model: tf.keras.Model, flatbuffer: bytes | None = None) -> dict:
-    """Op counts of the converted model and the binary-meant layers that did not binarise."""
+    """Op counts of the converted model, the binary-meant layers that did not binarise, and one
+    row per binarised ``QuantConv2D`` (``convs``, totals in ``conv_totals``):
+
+    * ``bn_fused``: True when a BatchNorm follows the layer in Keras and the op carries it (its
+      per-channel post-activation multiplier and bias, or thresholds for bit-packed output) with
+      no float ``MUL`` by a constant reading its output; False when such a ``MUL`` does (the
+      BatchNorm runs in float: e.g. the conv's output has another consumer); None when no
+      BatchNorm follows the layer;
+    * ``output``: "bitpacked" (int32, 32 channels a word, read by the next binary conv: no float
+      tensor, no ``LceQuantize``) or "float"; ``read_by``: the op types reading it;
+    * ``channels_in`` / ``channels_out`` and whether they are multiples of 32 / 8 (``_ok``);
+    * ``op_index`` and ``op_output`` (the op and its output tensor in the flatbuffer) and
+      ``tied_by``, how the op was tied to the layer (module docstring).
+    """
     flatbuffer = convert_to_lce(model) if flatbuffer is None else flatbuffer
     ops = op_histogram(flatbuffer)
     layers = dict(binary_layers(model))
     convs = {p: layer for p, layer in layers.items() if isinstance(layer, lq.layers.QuantConv2D)}
-    done, unmapped = _binarised(convs, _bconv_ops(flatbuffer))
+    tied, unmapped = _binarised(convs, _bconv_ops(flatbuffer))
+    done = set(tied)
     not_binarised = []
     for path in sorted(set(layers) - done):
         reasons = binarisable_problems(layers[path]) or [
@@ -243,11 +384,13 @@ def lce_report(model: tf.keras.Model, flatbuffer: bytes | None = None) -> dict:
         not_binarised.append({"layer": path, "reasons": reasons})
     advice = [{"layer": p, "notes": performance_notes(convs[p])} for p in sorted(done)
               if performance_notes(convs[p])]
+    rows = _conv_rows(convs, tied, _bconv_facts(flatbuffer))
     return {
         "quant_conv2d": len(convs), "binary_layers": len(layers),
         "lce_bconv2d": ops.get("LceBconv2d", 0), "float_conv2d": ops.get("CONV_2D", 0),
         "ops": ops, "flatbuffer_bytes": len(flatbuffer),
         "not_binarised": not_binarised, "advice": advice,
+        "convs": rows, "conv_totals": conv_totals(rows),
     }
 
 

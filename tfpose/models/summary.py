@@ -15,6 +15,14 @@ Papers count differently, so published "GFLOPs" are compared through :data:`MAC_
 * ``ptflops``: the ptflops counter LitePose reports with: like ``hrnet`` for convs, plus 2 per
   element for BatchNorm and 1 for ReLU / ReLU6, in units of 1e9.
 
+``ops`` is the binary networks' usual single cost figure, **OPs = binary MACs / 64 + float
+MACs**, as Bi-Real Net (Liu et al., ECCV 2018) and ReActNet (Liu et al., ECCV 2020) count it
+(there: OPs = BOPs / 64 + FLOPs). The /64 is XNOR-Net's argument (Rastegari et al., 2016), which
+Bi-Real Net follows: a 64-bit CPU does 64 binary operations in parallel (one XNOR and a popcount
+over a 64-bit word) where it does one float multiply-accumulate. It is a convention, not a
+measurement: host times of the binary and float ops are what ``tfpose lce-check`` and ``tfpose
+benchmark --profile`` show. Both terms here are real MACs (the papers' BOPs and FLOPs).
+
 ``size_bytes_deployed`` estimates the converted flatbuffer's weights: 1 bit per binary kernel
 weight, 4 bytes per other trainable parameter (BatchNorm folds into the preceding layer, so its
 moving statistics add nothing). The real figure comes from the converted file (``lce-check``).
@@ -82,9 +90,21 @@ def convention_macs(model: tf.keras.Model, convention: str = "real") -> int:
 _PTFLOPS_PER_ELEMENT = {tf.keras.layers.BatchNormalization: 2, tf.keras.layers.ReLU: 1}
 
 
+BINARY_OPS_PER_FLOAT_OP = 64  # XNOR-Net / Bi-Real Net: one 64-bit word of XNOR + popcount
+
+
+def ops_count(binary_macs: int, float_macs: int) -> int:
+    """OPs = binary MACs / 64 + float MACs (Bi-Real Net, ReActNet), rounded to an integer."""
+    return int(round(binary_macs / BINARY_OPS_PER_FLOAT_OP + float_macs))
+
+
 def model_summary(model: tf.keras.Model, convention: str = "real") -> dict:
-    """``{"params", "params_all", "macs", "binary_macs", "float_macs", "binary_share",
+    """``{"params", "params_all", "macs", "binary_macs", "float_macs", "ops", "binary_share",
     "size_bytes_float32", "size_bytes_deployed", "mac_convention", "gmacs_convention"}``.
+
+    ``ops`` = ``binary_macs / 64 + float_macs``, rounded (the Bi-Real Net / ReActNet count, module
+    docstring): a binary MAC costs 1/64 of a float one, 64 of them fitting one 64-bit XNOR +
+    popcount.
 
     ``gmacs_convention`` is the model's cost counted as ``convention`` counts it, in that
     convention's unit: the figure to hold against the paper's table.
@@ -106,6 +126,7 @@ def model_summary(model: tf.keras.Model, convention: str = "real") -> dict:
         "macs": int(macs),
         "binary_macs": int(binary_macs),
         "float_macs": int(float_macs),
+        "ops": ops_count(binary_macs, float_macs),
         "binary_share": float(binary_macs / macs) if macs else 0.0,
         "size_bytes_float32": 4 * params,
         "size_bytes_deployed": int(np.ceil(binary_weights / 8) + 4 * (trainable - binary_weights)),
