@@ -24,7 +24,7 @@ def cmd_convert(args) -> None:
         report = convert_job(args.model, out=args.out, input_size=args.input_size,
                              quantization=args.quantization, decoder=args.with_decoder,
                              data=args.data, data_root=args.data_root, images_dir=args.images,
-                             check_parity=not args.no_parity)
+                             check_parity=not args.no_parity, full_integer=args.full_integer)
     except ParityError as e:
         raise CheckFailed(str(e)) from None
     if args.json:
@@ -107,8 +107,12 @@ def add_parsers(sub, parse_size) -> None:
     p.add_argument("--input-size", type=parse_size, metavar="HxW",
                    help="zoo models: the input size (default: the model's documented size)")
     p.add_argument("--quantization", choices=QUANTIZATIONS, default="fp32",
-                   help="float models: fp32, fp16 or full-integer int8 (calibrated on --data "
-                   "training inputs); binary models: fp32 around their binary layers")
+                   help="float models: fp32, fp16 or int8 (calibrated on --data training "
+                   "inputs; depthwise convs larger than 5x5 stay float, as XNNPACK has no fast "
+                   "int8 kernel for them); binary models: fp32 around their binary layers")
+    p.add_argument("--full-integer", action="store_true",
+                   help="int8: quantise every op, the large depthwise convs too (for "
+                   "integer-only accelerators)")
     p.add_argument("--with-decoder", action="store_true",
                    help="top-down models: bake the heatmap decoding into the graph (outputs "
                    "[1, K, 3] keypoints in input pixels)")

@@ -11,7 +11,7 @@ import tensorflow as tf
 from tfpose.cli import main
 from tfpose.codecs.heatmap import HeatmapCodec
 from tfpose.engine.checkpoints import save_model_atomically
-from tfpose.export.convert import convert
+from tfpose.export.convert import conversion_report, convert
 from tfpose.export.lce import ConversionError, LCEInterpreterRunner
 from tfpose.export.parity import TOLERANCES, judge
 from tfpose.inference.model_info import read_tflite_info, topdown_info
@@ -59,6 +59,47 @@ def test_float_model_quantisation(quantization, dtype, size_ratio):
     error = np.abs(output - reference).max() / np.ptp(reference)
     assert error < {"fp32": 1e-5, "fp16": 5e-3, "int8": 5e-2}[quantization]
     assert read_tflite_info(conversion.flatbuffer) == INFO
+
+
+def large_depthwise_model():
+    tf.keras.utils.set_random_seed(0)
+    inputs, x = image_input((64, 48))
+    x = tf.keras.layers.Conv2D(16, 3, strides=2, padding="same", activation="relu")(x)
+    x = tf.keras.layers.DepthwiseConv2D(7, padding="same", name="dw7")(x)
+    x = tf.keras.layers.DepthwiseConv2D(3, padding="same", name="dw3")(x)
+    return tf.keras.Model(inputs, tf.keras.layers.Conv2D(17, 1)(x), name="tiny")
+
+
+def _depthwise_filter_types(flatbuffer):
+    from tfpose.export.flatbuffer import operators
+
+    return {int(graph.Tensors(op.Inputs(1)).ShapeAsNumpy()[1]): graph.Tensors(op.Inputs(1)).Type()
+            for _, graph, op, name in operators(flatbuffer) if name == "DEPTHWISE_CONV_2D"}
+
+
+def test_int8_keeps_large_depthwise_convs_float_unless_full_integer():
+    """XNNPACK has no fast int8 kernel for depthwise kernels above 5x5 (module docstring of
+    tfpose.export.convert): int8 files keep them float32; full_integer quantises them too."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = large_depthwise_model()
+    mixed = convert(model, INFO, quantization="int8", representative=representative)
+    full = convert(model, INFO, quantization="int8", representative=representative,
+                   full_integer=True)
+    assert _depthwise_filter_types(mixed.flatbuffer) == {7: schema.TensorType.FLOAT32,
+                                                         3: schema.TensorType.INT8}
+    assert _depthwise_filter_types(full.flatbuffer) == {7: schema.TensorType.INT8,
+                                                        3: schema.TensorType.INT8}
+    assert mixed.report["ops"]["DEQUANTIZE"] == full.report["ops"].get("DEQUANTIZE", 0) + 1
+    reference = model(images()).numpy()
+    for conversion in (mixed, full):
+        report = conversion.report
+        assert [report["inputs"][0]["dtype"], report["outputs"][0]["dtype"]] == ["uint8",
+                                                                                 "float32"]
+        assert report["inputs"][0]["scale"][0] == pytest.approx(1.0, rel=0.02)
+        output = LCEInterpreterRunner(conversion.flatbuffer)(images())
+        assert np.abs(output - reference).max() / np.ptp(reference) < 5e-2
+        assert read_tflite_info(conversion.flatbuffer) == INFO
 
 
 def test_decoder_in_the_graph_outputs_keypoints():
@@ -138,6 +179,15 @@ def test_convert_command_writes_file_report_and_parity(tmp_path, monkeypatch, ca
     assert parity["profile"] == "fp16" and parity["inputs"] == 32 and parity["failures"] == []
     assert "parity on 32 inputs (fp16)" in capsys.readouterr().out
     assert read_tflite_info(out.read_bytes()) == INFO
+    model_path = save_model_atomically(large_depthwise_model(), tmp_path / "dw.keras", INFO)
+    dequantize = {}
+    for flags, full in (([], False), (["--full-integer"], True)):
+        assert main(["convert", str(model_path), "--quantization", "int8", "--no-parity",
+                     *flags]) == 0
+        flatbuffer = (tmp_path / "dw_int8.tflite").read_bytes()
+        assert json.loads((tmp_path / "dw_int8.json").read_text())["full_integer"] is full
+        dequantize[full] = conversion_report(flatbuffer)["ops"]["DEQUANTIZE"]
+    assert dequantize[False] == dequantize[True] + 1  # before the float 7x7 depthwise conv
 
 
 def test_convert_command_errors_are_one_line(tmp_path, monkeypatch, capsys):
@@ -151,3 +201,33 @@ def test_convert_command_errors_are_one_line(tmp_path, monkeypatch, capsys):
     assert "not a zip archive" in capsys.readouterr().err
     assert main(["convert", "no_such_model"]) == 2
     assert "neither a .keras file nor a zoo model" in capsys.readouterr().err
+
+
+def test_stand_in_weights_keep_the_ops_a_trained_model_converts_to():
+    """Zero shifts, unit BatchNorms and one-slope RPReLUs fold away in an untrained model; the
+    stand-in weights keep their ops, and weights that already vary are left alone."""
+    from tfpose.export.job import stand_in_weights
+    from tfpose.export.lce import convert_to_lce
+    from tfpose.layers.binary import LearnableBias, RPReLU
+
+    def model():
+        tf.keras.utils.set_random_seed(0)
+        inputs, x = image_input((32, 32))
+        x = tf.keras.layers.Conv2D(32, 3, padding="same")(x)
+        y = LearnableBias()(x)
+        y = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=1.0, use_bias=False,
+                                  input_quantizer="ste_sign", kernel_quantizer="ste_sign",
+                                  kernel_constraint="weight_clip")(y)
+        y = tf.keras.layers.BatchNormalization()(y)
+        return tf.keras.Model(inputs, RPReLU()(tf.keras.layers.Add()([x, y])))
+
+    untrained, stand_in = model(), model()
+    kernel = stand_in.layers[2].kernel.numpy()
+    stand_in_weights(stand_in)
+    np.testing.assert_array_equal(stand_in.layers[2].kernel.numpy(), kernel)
+    assert all(np.ptp(w.numpy()) > 0 for w in stand_in.weights if w.shape.num_elements() > 1)
+    assert all(w.numpy().min() > 0 for w in stand_in.weights if "moving_variance" in w.name)
+    before = conversion_report(convert_to_lce(untrained))["ops"]
+    after = conversion_report(convert_to_lce(stand_in))["ops"]
+    assert "LEAKY_RELU" in before and "LEAKY_RELU" not in after
+    assert after.get("ADD", 0) > before.get("ADD", 0)

@@ -10,7 +10,12 @@
   inputs from the training data, with ``uint8`` input (the models normalise inside the graph,
   so camera pixels go in as they are: calibration on 0-255 images gives a scale near 1 and zero
   point 0; the report has the exact parameters) and float32 outputs. An op that has no
-  int8 kernel fails the conversion, named in the error.
+  int8 kernel fails the conversion, named in the error. Depthwise convolutions with kernels
+  larger than 5x5 stay float32 between a dequantise and a quantise op (``full_integer=False``,
+  the default): XNNPACK, which runs float and int8 files on phones and here, has no fast int8
+  kernel for them (measured on this x86 host: a 7x7 int8 depthwise conv at 64x64x96 takes
+  50 ms under XNNPACK, the float one 1.5 ms; LitePose-XS int8 ran 15x slower than fp32).
+  ``full_integer=True`` quantises every op, for integer-only accelerators.
 * ``with_decoder``: top-down models get the in-graph decoder (:mod:`tfpose.export.decoder`), so
   the file outputs ``[1, K, 3]`` keypoints in input pixels. Not with int8: full-integer
   quantisation would also quantise the decoder (measured on FasterPose: argmax ties among int8
@@ -33,7 +38,12 @@ import numpy as np
 import tensorflow as tf
 
 from tfpose.export.decoder import with_decoder
-from tfpose.export.flatbuffer import io_details, op_histogram, order_outputs_by_signature
+from tfpose.export.flatbuffer import (
+    io_details,
+    op_histogram,
+    operators,
+    order_outputs_by_signature,
+)
 from tfpose.export.lce import (
     ConversionError,
     _first_line,
@@ -65,7 +75,7 @@ def is_binary_model(model: tf.keras.Model) -> bool:
 
 def convert(model: tf.keras.Model, info: ModelInfo, *, quantization: str = "fp32",
             decoder: bool = False, representative: Callable[[], Iterable] | None = None,
-            target: str = "arm") -> Conversion:
+            target: str = "arm", full_integer: bool = False) -> Conversion:
     """Convert ``model`` (module docstring).
 
     Args:
@@ -76,6 +86,8 @@ def convert(model: tf.keras.Model, info: ModelInfo, *, quantization: str = "fp32
       representative: for ``int8``: a function returning an iterable of ``[H, W, 3]`` float32
         model inputs (RGB, 0-255) from the training data, 50 to a few hundred of them.
       target: LCE target for binary models (``arm`` or ``xcore``).
+      full_integer: ``int8`` only: quantise the large depthwise convolutions too (module
+        docstring).
     Raises:
       ConversionError: the converter refused, an op blocks int8, a binary layer stayed float,
         or the options do not fit the model.
@@ -110,11 +122,12 @@ def convert(model: tf.keras.Model, info: ModelInfo, *, quantization: str = "fp32
         _check_binarised(model, convert_to_lce(model, target=target) if decoder else flatbuffer)
         converter = f"larq-compute-engine {_version('larq_compute_engine')}, target {target}"
     else:
-        flatbuffer = _tflite(deployed, quantization, representative)
+        flatbuffer = _tflite(deployed, quantization, representative, full_integer)
         converter = f"tensorflow-lite {tf.__version__}, {quantization}"
     flatbuffer = attach_to_tflite(flatbuffer, info.replace(decoded=decoder))
     report = {"model": model.name, "kind": info.kind, "keypoints": info.keypoints,
               "quantization": quantization, "decoder": decoder, "converter": converter,
+              "full_integer": quantization == "int8" and full_integer,
               **conversion_report(flatbuffer)}
     summary = model_summary(model)
     report.update(params=summary["params"], macs=summary["macs"],
@@ -140,27 +153,66 @@ def _check_binarised(model: tf.keras.Model, flatbuffer: bytes) -> None:
         raise ConversionError(f"{model.name}: layers meant to be binary stayed float ({details})")
 
 
-def _tflite(model: tf.keras.Model, quantization: str, representative=None) -> bytes:
+def _tflite(model: tf.keras.Model, quantization: str, representative=None,
+            full_integer: bool = False) -> bytes:
     """TFLite conversion of the batch-1 inference graph (outputs kept in the model's order)."""
     with tempfile.TemporaryDirectory() as saved_model_dir:
         _save_inference_graph(model, saved_model_dir)
-        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
-        if quantization == "fp16":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.target_spec.supported_types = [tf.float16]
-        elif quantization == "int8":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.representative_dataset = lambda: (
-                [np.asarray(x, np.float32)[None]] for x in representative())
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            converter.inference_input_type = tf.uint8
+
+        def converter():
+            made = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
+            if quantization == "fp16":
+                made.optimizations = [tf.lite.Optimize.DEFAULT]
+                made.target_spec.supported_types = [tf.float16]
+            elif quantization == "int8":
+                made.optimizations = [tf.lite.Optimize.DEFAULT]
+                made.representative_dataset = lambda: (
+                    [np.asarray(x, np.float32)[None]] for x in representative())
+                made.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+                made.inference_input_type = tf.uint8
+            return made
+
         try:
-            flatbuffer = converter.convert()
+            flatbuffer = converter().convert()
+            if quantization == "int8" and not full_integer:
+                flatbuffer = _float_large_depthwise(flatbuffer, converter())
         except Exception as exc:
             what = "an op has no int8 kernel: " if quantization == "int8" else ""
             raise ConversionError(f"cannot convert model '{model.name}' to TFLite "
                                   f"{quantization}: {what}{_first_line(exc)}") from exc
     return order_outputs_by_signature(flatbuffer)
+
+
+LARGEST_INT8_DEPTHWISE = 25  # taps (5x5): larger int8 depthwise kernels are slow in XNNPACK
+
+
+def large_depthwise_outputs(flatbuffer: bytes) -> list[str]:
+    """Output tensor names of the depthwise convolutions with more than 5x5 taps."""
+    names = []
+    for _, graph, op, name in operators(flatbuffer):
+        if name == "DEPTHWISE_CONV_2D":
+            _, height, width, _ = graph.Tensors(op.Inputs(1)).ShapeAsNumpy()
+            if height * width > LARGEST_INT8_DEPTHWISE:
+                names.append(graph.Tensors(op.Outputs(0)).Name().decode())
+    return names
+
+
+def _float_large_depthwise(full_int8: bytes, converter) -> bytes:
+    """The int8 model again, with its large depthwise convolutions left in float32: TFLite's
+    selective quantisation (the quantisation debugger's deny list), then the uint8 input and
+    float32 outputs of the full-integer file."""
+    from tensorflow.lite.python.util import modify_model_io_type
+
+    denied = large_depthwise_outputs(full_int8)
+    if not denied:
+        return full_int8
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
+                                           tf.lite.OpsSet.TFLITE_BUILTINS]
+    debugger = tf.lite.experimental.QuantizationDebugger(
+        converter=converter, debug_dataset=converter.representative_dataset,
+        debug_options=tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=denied))
+    mixed = debugger.get_nondebug_quantized_model()
+    return bytes(modify_model_io_type(mixed, tf.uint8, tf.float32))
 
 
 def _version(package: str) -> str:

@@ -2,7 +2,8 @@
 
 1. The model: a ``.keras`` file saved by tfpose (its codec travels inside it), by default the
    main job's binary student (:func:`tfpose.engine.run.default_model_path`), or a zoo name with
-   ``input_size`` (untrained weights: for size and speed checks only).
+   ``input_size`` (untrained weights, spread by :func:`stand_in_weights` so that the file has
+   the ops of a trained one: for size and speed checks only).
 2. Model inputs from ``--data`` (default the bundled synthetic figures): training inputs
    calibrate int8, validation inputs (plus the photos of ``images_dir``) check parity.
 3. :func:`tfpose.export.convert.convert`, then parity of the file against the Keras model on
@@ -76,8 +77,30 @@ def load_source(model: str | None, input_size=None) -> Source:
         raise DataError(model, f"neither a .keras file nor a zoo model (known: "
                         f"{', '.join(MODELS)})")
     keras_model = create(model, input_size=input_size)
+    stand_in_weights(keras_model)
     info = zoo_info(keras_model, entry(model).output, source=model)
     return Source(keras_model, info.replace(model=model), None, model)
+
+
+def stand_in_weights(model: tf.keras.Model, seed: int = 0) -> None:
+    """Give an untrained model weights that convert to the ops a trained one converts to.
+
+    Fresh weights that hold one value (zero shifts and biases, BatchNorm's unit scale and zero
+    mean, RPReLU's 0.25 slopes) let the converter fold their ops away (``x + 0``, ``x * 1``,
+    a per-channel PReLU with one slope becomes LEAKY_RELU): a zoo model converted untrained
+    would be smaller and faster than the same model trained. Each such weight is spread instead
+    (zero: normal with sigma 0.1; c: c times uniform 0.5-1.5, so variances stay positive).
+    Weights that already vary (convolution kernels) are kept.
+    """
+    rng = np.random.default_rng(seed)
+    for weight in model.weights:
+        value = weight.numpy()
+        if value.size < 2 or np.ptp(value) > 0 or not np.issubdtype(value.dtype, np.floating):
+            continue
+        constant = value.flat[0]
+        spread = (rng.normal(0, 0.1, value.shape) if constant == 0
+                  else constant * rng.uniform(0.5, 1.5, value.shape))
+        weight.assign(spread.astype(value.dtype))
 
 
 def model_inputs(info: ModelInfo, data: str = "synthetic", data_root=None, *,
@@ -128,7 +151,8 @@ def parity(conversion: Conversion, info: ModelInfo, inputs: np.ndarray,
 
 def convert_job(model: str | None = None, *, out=None, input_size=None,
                 quantization: str = "fp32", decoder: bool = False, data: str = "synthetic",
-                data_root=None, images_dir=None, check_parity: bool = True) -> dict:
+                data_root=None, images_dir=None, check_parity: bool = True,
+                full_integer: bool = False) -> dict:
     """Run the whole job (module docstring); returns the report."""
     source = load_source(model, input_size)
     out = Path(out) if out else _default_out(source, quantization, decoder)
@@ -140,7 +164,7 @@ def convert_job(model: str | None = None, *, out=None, input_size=None,
     log.info("converting %s (%s, %s%s)", source.path or source.name, source.info.kind,
              quantization, ", decoder in the graph" if decoder else "")
     conversion = convert(source.model, source.info, quantization=quantization, decoder=decoder,
-                         representative=representative)
+                         representative=representative, full_integer=full_integer)
     report = {"source": str(source.path or source.name), "output": str(out),
               **conversion.report}
     if check_parity:
