@@ -105,6 +105,29 @@ def test_rprelu():
     assert RPReLU.from_config(layer.get_config()).initial_slope == 0.25
 
 
+def test_rprelu_converts_to_one_prelu_op_with_the_same_values():
+    """Written as Keras' PReLU is, RPReLU becomes TFLite's PRELU (XNNPACK runs it), not the
+    GREATER_EQUAL + SELECT that ``tf.where`` converts to; values as ``where(x >= 0, x, a x)``,
+    zero included."""
+    from tfpose.export.flatbuffer import op_histogram
+    from tfpose.export.lce import LCEInterpreterRunner, convert_to_lce
+
+    inputs = tf.keras.Input((4, 4, 8))
+    layer = RPReLU()
+    model = tf.keras.Model(inputs, layer(inputs))
+    rng = np.random.default_rng(0)
+    gamma, slope, zeta = rng.normal(0, 0.5, 8), rng.uniform(0, 0.5, 8), rng.normal(0, 0.5, 8)
+    layer.set_weights([gamma, slope, zeta])
+    x = rng.normal(0, 1, (2, 4, 4, 8)).astype(np.float32)
+    x[0, 0, 0] = gamma  # x - gamma exactly 0
+    shifted = x - gamma.astype(np.float32)
+    expected = np.where(shifted >= 0, shifted, slope * shifted) + zeta
+    np.testing.assert_allclose(model(x).numpy(), expected, rtol=1e-6, atol=1e-6)
+    flatbuffer = convert_to_lce(model)
+    assert op_histogram(flatbuffer) == {"SUB": 1, "PRELU": 1, "ADD": 1}
+    np.testing.assert_allclose(LCEInterpreterRunner(flatbuffer)(x), expected, atol=1e-5)
+
+
 def test_policy_variants():
     policy = QuantPolicy()
     assert policy.is_binary

@@ -87,8 +87,14 @@ class RPReLU(tf.keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, inputs):
+        # relu(x) + -slope * relu(-x) is PReLU written the way Keras' PReLU writes it, which the
+        # TFLite converter fuses into one PRELU op (XNNPACK runs it). tf.where(x >= 0, ...)
+        # computes the same values but converts to GREATER_EQUAL + MUL + SELECT, which XNNPACK
+        # does not take: they were 44% of BiHRNet-W32's host time (benchmarks/README.md).
+        # The fusion wants the slope with the input's rank less the batch axis ([1, 1, C]).
         x = inputs - self.shift_in
-        return tf.where(x >= 0, x, self.slope * x) + self.shift_out
+        slope = tf.reshape(self.slope, [1] * (inputs.shape.rank - 2) + [-1])
+        return tf.nn.relu(x) + -slope * tf.nn.relu(-x) + self.shift_out
 
     def get_config(self):
         return {**super().get_config(), "initial_slope": self.initial_slope}
