@@ -4,12 +4,14 @@ r"""Our converted models side by side on this host: size, cost and latency.
     python benchmarks/converted_models.py --runs 5 --threads 1 --out /tmp/bench
 
 Converts each model of :data:`MODELS` at its documented input size with ``tfpose convert``'s
-job (untrained zoo weights: size and speed do not depend on training; int8 calibrates on the
-bundled synthetic figures), then times every file with ``tfpose benchmark`` (all files in one
-process, interleaved, after warm-up) for each thread count, and writes the table to
-``--table`` (default ``benchmarks/README.md``) with the command, date and host. Binary files run
-LCE's indirect-BGEMM binary kernels, float files XNNPACK: host figures of an x86 CPU, labelled
-as such, not phone latency (``benchmarks/device/`` measures phones).
+job (zoo weights, spread by ``tfpose.export.job.stand_in_weights`` so the files have the ops
+of trained ones; int8 calibrates on the bundled synthetic figures), then times every file with
+``tfpose benchmark`` (all files in one process, interleaved, after warm-up) for each thread
+count, profiles every file op by op at the first thread count (``tfpose benchmark --profile``)
+and writes the tables to ``--table`` (default ``benchmarks/README.md``) with the command, date
+and host. Float ops run under XNNPACK, binary convolutions with LCE's indirect BGEMM: host
+figures of an x86 CPU, labelled as such, not phone latency (``benchmarks/device/`` measures
+phones).
 """
 
 from __future__ import annotations
@@ -33,20 +35,32 @@ class Converted:
     zoo_name: str
     quantization: str
     input_size: tuple[int, int] | None = None  # None: the model's documented size
+    full_integer: bool = False  # int8: the large depthwise convs quantised too
+    folded: bool = True  # binary: RPReLU shifts folded before conversion (as tfpose convert)
 
     @property
     def file_name(self) -> str:
-        return f"{self.zoo_name}_{self.quantization}.tflite"
+        variant = ("_full_integer" if self.full_integer else "") + (
+            "" if self.folded else "_unfolded")
+        return f"{self.zoo_name}_{self.quantization}{variant}.tflite"
 
 
 MODELS = [
     Converted("BiHRNet-W18 (binary, LCE)", "bihrnet_w18", "fp32"),
     Converted("BiHRNet-W32 (binary, LCE)", "bihrnet_w32", "fp32"),
+    Converted("BiHRNet-W32, RPReLU shifts not folded", "bihrnet_w32", "fp32", folded=False),
     Converted("Binary hourglass, HPM (LCE)", "hourglass_hpm", "fp32"),
-    Converted("LitePose-XS int8", "litepose_xs", "int8"),
-    Converted("LitePose-XS fp32", "litepose_xs", "fp32"),
-    Converted("FasterPose int8", "fasterpose", "int8"),
+    Converted("Binary hourglass, bottleneck (LCE)", "hourglass_bottleneck_binary", "fp32"),
     Converted("HRNet-W32 fp32 (BiHRNet's teacher)", "hrnet_w32", "fp32"),
+    Converted("HRNet-W32 int8", "hrnet_w32", "int8"),
+    Converted("SimpleBaseline-R50 fp32", "simplebaseline_r50", "fp32"),
+    Converted("SimpleBaseline-R50 int8", "simplebaseline_r50", "int8"),
+    Converted("FasterPose fp32", "fasterpose", "fp32"),
+    Converted("FasterPose int8", "fasterpose", "int8"),
+    Converted("LitePose-XS fp32", "litepose_xs", "fp32"),
+    Converted("LitePose-XS int8", "litepose_xs", "int8"),
+    Converted("LitePose-XS int8, --full-integer (7x7 depthwise int8 too)", "litepose_xs",
+              "int8", full_integer=True),
 ]
 
 
@@ -58,11 +72,31 @@ def convert_all(out: Path, models=MODELS) -> list[Path]:
         path = out / model.file_name
         if not path.is_file():
             print(f"converting {model.zoo_name} ({model.quantization})", flush=True)
-            # untrained weights: parity would say nothing here
-            convert_job(model.zoo_name, out=path, quantization=model.quantization,
-                        input_size=model.input_size, check_parity=False)
+            if model.folded:  # stand-in weights: parity would say nothing here
+                convert_job(model.zoo_name, out=path, quantization=model.quantization,
+                            input_size=model.input_size, check_parity=False,
+                            full_integer=model.full_integer)
+            else:
+                _convert_unfolded(model, path)
         paths.append(path)
     return paths
+
+
+def _convert_unfolded(model: Converted, path: Path) -> None:
+    """A binary zoo model through LCE as ``tfpose convert`` converts it, less the folding of
+    its RPReLU shifts (``tfpose.export.folding``): the "before" of that rewrite."""
+    from tfpose.export.convert import conversion_report
+    from tfpose.export.job import load_source
+    from tfpose.export.lce import convert_to_lce
+    from tfpose.models.summary import model_summary
+
+    source = load_source(model.zoo_name, model.input_size)
+    flatbuffer = convert_to_lce(source.model)
+    summary = model_summary(source.model)
+    report = {**conversion_report(flatbuffer), "macs": summary["macs"],
+              "binary_mac_share": round(summary["binary_share"], 4)}
+    path.write_bytes(flatbuffer)
+    path.with_suffix(".json").write_text(json.dumps(report, indent=1))
 
 
 def markdown(models, paths, rows_by_threads: dict[int, list[dict]], command: str) -> str:
@@ -71,7 +105,8 @@ def markdown(models, paths, rows_by_threads: dict[int, list[dict]], command: str
     threads = sorted(rows_by_threads)
     first = rows_by_threads[threads[0]]
     head = ["model", "input", "file MB", "GMACs", "binary MAC share"] + [
-        f"host median ms, {n} thread{'s' if n > 1 else ''}" for n in threads]
+        f"host median ms, {n} thread{'s' if n > 1 else ''}" for n in threads] + [
+        f"float-op share of host time, {threads[0]} thread{'s' if threads[0] > 1 else ''}"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i, (model, path) in enumerate(zip(models, paths, strict=True)):
         report = _report(path)
@@ -81,6 +116,7 @@ def markdown(models, paths, rows_by_threads: dict[int, list[dict]], command: str
         cells += [f"{rows_by_threads[n][i]['median_ms']:.1f} "
                   f"({rows_by_threads[n][i]['min_ms']:.1f}-{rows_by_threads[n][i]['max_ms']:.1f})"
                   for n in threads]
+        cells.append(_float_share(first[i]))
         lines.append("| " + " | ".join(cells) + " |")
     kernels = sorted({row["kernels"] for row in first})
     where = ("**These are x86-64 host figures, not phone latency**: LCE's optimised binary "
@@ -95,14 +131,20 @@ def markdown(models, paths, rows_by_threads: dict[int, list[dict]], command: str
         "",
         f"Produced by `{command}` on {datetime.date.today()}. Host: {host_cpu()}, "
         f"{os.cpu_count()} cores. Each file was converted at the model's documented input size "
-        "from untrained weights (size and speed do not depend on them) and timed with "
-        f"`tfpose benchmark`: all files in one process, interleaved, {first[0]['runs']} runs "
-        "each after warm-up; median (min-max) of one inference at batch 1. Kernels: "
+        "from untrained weights spread so that nothing folds away that a trained model keeps "
+        "(`tfpose.export.job.stand_in_weights`: zero shifts, unit BatchNorms and one-slope "
+        "PReLUs would vanish from an untrained file) and timed with `tfpose benchmark`: all "
+        f"files in one process, interleaved, {first[0]['runs']} runs each after warm-up; "
+        "median (min-max) of one inference at batch 1. Kernels: "
         f"{'; '.join(kernels)}. {where} For phones see `device/`. GMACs are real "
         "multiply-accumulates (`tfpose summary NAME`; the papers count differently, see the "
-        "main README); binary MAC share is the part of them done by 1-bit convolutions.",
+        "main README); binary MAC share is the part of them done by 1-bit convolutions. "
+        "Float-op share: the float ops' part of the summed per-op times (`tfpose benchmark "
+        "--profile`, below).",
         "",
         *lines,
+        "",
+        *_profiles(models, first, threads[0]),
         "",
         "Other files:",
         "- `ablations.md` (`python benchmarks/ablations.py`): each method's defining choice "
@@ -112,6 +154,33 @@ def markdown(models, paths, rows_by_threads: dict[int, list[dict]], command: str
         "- `device/`: phone latency over adb with `lce_benchmark_model` (not run here: no phone).",
         "",
     ])
+
+
+def _float_share(row: dict) -> str:
+    detail = row.get("profile_detail")
+    if not detail:
+        return "-"
+    return f"{100 * detail['float_ms'] / detail['sum_of_ops_ms']:.0f}%"
+
+
+def _profiles(models, rows: list[dict], threads: int) -> list[str]:
+    """Each file's op types with their ms and share of the summed op times."""
+    lines = ["### Where the time goes, op type by op type", "",
+             f"`tfpose benchmark --profile` at {threads} thread{'s' if threads > 1 else ''}: "
+             "every op cut from the file into a model of its own and timed alone and in four "
+             "copies (`tfpose.op_profile`); 'ops sum' is the per-op times' sum against the whole "
+             "file's time over the same stretch. Op types under 1% are left out.", ""]
+    for model, row in zip(models, rows, strict=True):
+        detail = row.get("profile_detail")
+        if not detail:
+            continue
+        total = detail["sum_of_ops_ms"]
+        types = ", ".join(f"{name} {ms:.1f} ({100 * ms / total:.0f}%)"
+                          for name, ms in detail["by_type"].items() if ms >= 0.01 * total)
+        lines.append(f"- **{model.label}**: ops sum {total:.1f} ms, whole file "
+                     f"{detail['whole_ms']:.1f} ms; binary {detail['binary_ms']:.1f} ms, float "
+                     f"{detail['float_ms']:.1f} ms. {types}.")
+    return lines
 
 
 def _kept_sections(table: Path) -> str:
@@ -143,7 +212,8 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     try:
         paths = convert_all(args.out, MODELS)
-        rows = {n: benchmark(paths, threads=n, runs=args.runs) for n in args.threads}
+        rows = {n: benchmark(paths, threads=n, runs=args.runs, profile=n == args.threads[0])
+                for n in args.threads}
     except (TfposeError, ValueError) as error:  # the table is left as it was
         print(f"error: {error}", file=sys.stderr)
         return 1

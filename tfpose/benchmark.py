@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from tfpose import op_profile
 from tfpose.errors import DataError
-from tfpose.export.flatbuffer import io_details, op_histogram
+from tfpose.export.flatbuffer import io_details, op_histogram, strided_past_kernel_same_convs
 from tfpose.export.lce import host_interpreter, host_kernels
 
 
@@ -55,7 +55,8 @@ class _Timed:
         self.path, self.size, self.flatbuffer = path, len(flatbuffer), flatbuffer
         self.binary = "LceBconv2d" in ops
         self.threads = threads
-        self.kernels = host_kernels(self.binary)
+        self.kernels = host_kernels(self.binary,
+                                    xnnpack=not strided_past_kernel_same_convs(flatbuffer))
         try:
             self.interpreter = self.make_interpreter(flatbuffer)
         except (RuntimeError, ValueError) as e:

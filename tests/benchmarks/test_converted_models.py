@@ -26,6 +26,9 @@ def test_table_has_a_labelled_row_per_model_and_thread_count(tmp_path, monkeypat
     assert "not phone latency" in text and "XNNPACK" in text
     row = next(line for line in text.splitlines() if line.startswith("| LitePose-XS small"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[1] == "64x64" and float(cells[2]) > 0 and len(cells) == 7
-    assert all(float(c.split()[0]) > 0 for c in cells[5:])  # medians at 1 and 2 threads
+    assert cells[1] == "64x64" and float(cells[2]) > 0 and len(cells) == 8
+    assert all(float(c.split()[0]) > 0 for c in cells[5:7])  # medians at 1 and 2 threads
+    assert cells[7] == "100%"  # a float model: every op is a float op
+    profile = next(line for line in text.splitlines() if line.startswith("- **LitePose-XS small"))
+    assert "ops sum" in profile and "DEPTHWISE_CONV_2D" in profile and "binary 0.0 ms" in profile
     assert (tmp_path / "files" / "litepose_xs_fp32.json").is_file()

@@ -188,7 +188,7 @@ def test_benchmark_runs_binary_and_float_files_side_by_side(model_files, tmp_pat
     import larq as lq
 
     inputs, x = image_input((64, 48))
-    x = tf.keras.layers.Conv2D(32, 3, strides=4, padding="same")(x)
+    x = tf.keras.layers.Conv2D(32, 4, strides=4, padding="same")(x)  # stride <= kernel: XNNPACK
     x = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=1.0, use_bias=False,
                               input_quantizer="ste_sign", kernel_quantizer="ste_sign",
                               kernel_constraint="weight_clip")(x)

@@ -1,6 +1,8 @@
 """From a trained Keras model to a ``.tflite`` a phone runs, with a report of what came out.
 
-* Binary models (any Larq layer meant to be binary) go through Larq Compute Engine
+* Binary models (any Larq layer meant to be binary) have their RPReLU shifts folded into
+  neighbouring constants (:func:`tfpose.export.folding.fold_rprelu_shifts`: same values, fewer
+  float ops), then go through Larq Compute Engine
   (:func:`tfpose.export.lce.convert_to_lce`, ``target="arm"``), float32 in and out; every
   ``QuantConv2D`` must become an ``LceBconv2d`` op, else :class:`ConversionError` names the
   layers and why (:func:`tfpose.export.lce.lce_report`).
@@ -30,6 +32,7 @@ outputs with shapes, types and quantisation parameters.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -44,6 +47,7 @@ from tfpose.export.flatbuffer import (
     operators,
     order_outputs_by_signature,
 )
+from tfpose.export.folding import rprelu_shifts_folded
 from tfpose.export.lce import (
     ConversionError,
     _first_line,
@@ -107,6 +111,24 @@ def convert(model: tf.keras.Model, info: ModelInfo, *, quantization: str = "fp32
     if quantization == "int8" and representative is None:
         raise ConversionError("int8 needs a representative dataset (model inputs from the "
                               "training data) to calibrate its activation ranges")
+    with rprelu_shifts_folded(model) if binary else contextlib.nullcontext(0) as folded:
+        flatbuffer, deployed, converter = _convert(model, info, quantization, decoder,
+                                                   representative, target, full_integer, binary)
+    flatbuffer = attach_to_tflite(flatbuffer, info.replace(decoded=decoder))
+    report = {"model": model.name, "kind": info.kind, "keypoints": info.keypoints,
+              "quantization": quantization, "decoder": decoder, "converter": converter,
+              "full_integer": quantization == "int8" and full_integer,
+              "folded_rprelu_shifts": folded,
+              **conversion_report(flatbuffer)}
+    summary = model_summary(model)
+    report.update(params=summary["params"], macs=summary["macs"],
+                  binary_mac_share=round(summary["binary_share"], 4))
+    return Conversion(flatbuffer, report, deployed)
+
+
+def _convert(model, info, quantization, decoder, representative, target, full_integer,
+             binary) -> tuple[bytes, tf.keras.Model, str]:
+    """The flatbuffer, the Keras model it computes and the converter's name."""
     deployed = model
     if decoder:
         if info.kind != "topdown":
@@ -120,19 +142,10 @@ def convert(model: tf.keras.Model, info: ModelInfo, *, quantization: str = "fp32
     if binary:
         flatbuffer = convert_to_lce(deployed, target=target)
         _check_binarised(model, convert_to_lce(model, target=target) if decoder else flatbuffer)
-        converter = f"larq-compute-engine {_version('larq_compute_engine')}, target {target}"
-    else:
-        flatbuffer = _tflite(deployed, quantization, representative, full_integer)
-        converter = f"tensorflow-lite {tf.__version__}, {quantization}"
-    flatbuffer = attach_to_tflite(flatbuffer, info.replace(decoded=decoder))
-    report = {"model": model.name, "kind": info.kind, "keypoints": info.keypoints,
-              "quantization": quantization, "decoder": decoder, "converter": converter,
-              "full_integer": quantization == "int8" and full_integer,
-              **conversion_report(flatbuffer)}
-    summary = model_summary(model)
-    report.update(params=summary["params"], macs=summary["macs"],
-                  binary_mac_share=round(summary["binary_share"], 4))
-    return Conversion(flatbuffer, report, deployed)
+        return (flatbuffer, deployed,
+                f"larq-compute-engine {_version('larq_compute_engine')}, target {target}")
+    flatbuffer = _tflite(deployed, quantization, representative, full_integer)
+    return flatbuffer, deployed, f"tensorflow-lite {tf.__version__}, {quantization}"
 
 
 def conversion_report(flatbuffer: bytes) -> dict:

@@ -28,6 +28,28 @@ def op_name(model, op) -> str:
     return custom.decode() if custom else _OP_NAMES.get(builtin, str(builtin))
 
 
+def strided_past_kernel_same_convs(flatbuffer: bytes) -> list[str]:
+    """Output names of the ``SAME``-padded convolutions whose stride exceeds their kernel (a 3x3
+    conv at stride 4, a 2x2 at stride 3): the XNNPACK of TensorFlow 2.16 computes them wrongly
+    (half the range off on a test conv, as does stock TFLite with its default XNNPACK), so files
+    with them run without XNNPACK (:func:`tfpose.export.lce.host_interpreter`). 1x1 convs,
+    ``VALID`` padding and stride <= kernel are computed right."""
+    found = []
+    for _, graph, op, name in operators(flatbuffer):
+        if name not in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            continue
+        options = (schema_fb.Conv2DOptions() if name == "CONV_2D"
+                   else schema_fb.DepthwiseConv2DOptions())
+        table = op.BuiltinOptions()
+        options.Init(table.Bytes, table.Pos)
+        _, height, width, _ = graph.Tensors(op.Inputs(1)).ShapeAsNumpy()
+        if options.Padding() == schema_fb.Padding.SAME and (
+                (height > 1 and options.StrideH() > height)
+                or (width > 1 and options.StrideW() > width)):
+            found.append(graph.Tensors(op.Outputs(0)).Name().decode())
+    return found
+
+
 def op_histogram(flatbuffer: bytes) -> dict[str, int]:
     """Counts ops by name ("CONV_2D", "LceBconv2d", ...) over all subgraphs."""
     return dict(Counter(name for *_, name in operators(flatbuffer)))

@@ -28,6 +28,7 @@ complete path segments of the op's tensor names; what stays ambiguous is reporte
 
 from __future__ import annotations
 
+import logging
 import platform
 import tempfile
 from collections import defaultdict
@@ -45,7 +46,10 @@ from tfpose.export.flatbuffer import (
     op_name,
     operators,
     order_outputs_by_signature,
+    strided_past_kernel_same_convs,
 )
+
+log = logging.getLogger("tfpose")
 
 _INPUT_SIGNS = (lq.quantizers.SteSign, lq.quantizers.ApproxSign, lq.quantizers.SwishSign)
 _KERNEL_SIGNS = (*_INPUT_SIGNS, lq.quantizers.MagnitudeAwareSign)
@@ -400,19 +404,32 @@ def host_interpreter(flatbuffer: bytes, threads: int = 1, *, use_indirect_bgemm:
     it: float ops under XNNPACK (LCE's published Pixel / RPi figures were measured with XNNPACK,
     REFERENCE; it leaves LCE's custom ops to LCE) and binary convolutions with indirect BGEMM
     (on x86 LCE's default binary path is about 7x slower). ``threads`` is every kernel's thread
-    count; LCE's binary kernels on x86 do not get faster with more (:func:`host_kernels`)."""
+    count; LCE's binary kernels on x86 do not get faster with more (:func:`host_kernels`).
+
+    A file with a ``SAME`` conv strided past its kernel runs without XNNPACK, which computes
+    those wrongly (:func:`tfpose.export.flatbuffer.strided_past_kernel_same_convs`), with a
+    warning naming the first.
+    """
     from larq_compute_engine.tflite.python.interpreter import Interpreter
 
+    miscomputed = strided_past_kernel_same_convs(flatbuffer) if use_xnnpack else []
+    if miscomputed:
+        log.warning("XNNPACK off for this file: it computes a SAME conv strided past its kernel "
+                    "wrongly (%s%s)", miscomputed[0],
+                    f" and {len(miscomputed) - 1} more" if len(miscomputed) > 1 else "")
     return Interpreter(flatbuffer, num_threads=threads, use_reference_bconv=False,
-                       use_indirect_bgemm=use_indirect_bgemm, use_xnnpack=use_xnnpack)
+                       use_indirect_bgemm=use_indirect_bgemm,
+                       use_xnnpack=use_xnnpack and not miscomputed)
 
 
-def host_kernels(binary: bool) -> str:
-    """The label of how :func:`host_interpreter` runs a file on this machine, for every figure."""
+def host_kernels(binary: bool, xnnpack: bool = True) -> str:
+    """The label of how :func:`host_interpreter` runs a file on this machine, for every figure
+    (``xnnpack=False``: a file it runs without XNNPACK)."""
+    floats = "XNNPACK" if xnnpack else "TFLite builtin kernels"
     if not binary:
-        return "XNNPACK"
+        return floats
     one_thread = ", 1 thread on x86" if platform.machine() in ("x86_64", "AMD64") else ""
-    return f"LCE indirect BGEMM{one_thread} + XNNPACK"
+    return f"LCE indirect BGEMM{one_thread} + {floats}"
 
 
 class LCEInterpreterRunner:

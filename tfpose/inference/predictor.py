@@ -23,7 +23,7 @@ import numpy as np
 from tfpose.engine.bottomup_evaluation import as_runner
 from tfpose.engine.checkpoints import load_keras_model
 from tfpose.errors import DataError
-from tfpose.export.flatbuffer import io_details, op_histogram
+from tfpose.export.flatbuffer import io_details, op_histogram, strided_past_kernel_same_convs
 from tfpose.inference.images import crop_box, to_image
 from tfpose.inference.model_info import (
     ModelInfo,
@@ -94,7 +94,7 @@ def _load_tflite(path: Path, threads: int) -> LoadedModel:
         runner = LCEInterpreterRunner(flatbuffer, num_threads=threads)
     except (RuntimeError, ValueError) as e:
         raise DataError(path, f"the interpreter cannot load it: {e}") from None
-    kernels = host_kernels(binary)
+    kernels = host_kernels(binary, xnnpack=not strided_past_kernel_same_convs(flatbuffer))
 
     def run(images):
         outputs = runner(images)
