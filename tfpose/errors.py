@@ -19,3 +19,13 @@ class DataError(TfposeError, ValueError):
         self.problem = problem
         where = f"{self.path}: field '{field}'" if field else self.path
         super().__init__(f"{where}: {problem}")
+
+
+def first_line(error: BaseException, limit: int = 300) -> str:
+    """The line of a library's exception worth showing a user: the first that says ``error:``
+    (converters print stacks of notes before it), else the first non-empty one, else the
+    exception's type; cut to ``limit`` characters."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    errors = [line for line in lines if "error:" in line]
+    line = (errors or lines or [type(error).__name__])[0]
+    return line if len(line) <= limit else line[: limit - 3] + "..."

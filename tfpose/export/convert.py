@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from tfpose.errors import first_line
 from tfpose.export.decoder import with_decoder
 from tfpose.export.flatbuffer import (
     io_details,
@@ -50,11 +51,10 @@ from tfpose.export.flatbuffer import (
 from tfpose.export.folding import rprelu_shifts_folded
 from tfpose.export.lce import (
     ConversionError,
-    _first_line,
-    _save_inference_graph,
     binary_layers,
     convert_to_lce,
     lce_report,
+    save_inference_graph,
 )
 from tfpose.inference.model_info import ModelInfo, attach_to_tflite
 from tfpose.models.summary import model_summary
@@ -170,7 +170,7 @@ def _tflite(model: tf.keras.Model, quantization: str, representative=None,
             full_integer: bool = False) -> bytes:
     """TFLite conversion of the batch-1 inference graph (outputs kept in the model's order)."""
     with tempfile.TemporaryDirectory() as saved_model_dir:
-        _save_inference_graph(model, saved_model_dir)
+        save_inference_graph(model, saved_model_dir)
 
         def converter():
             made = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
@@ -192,7 +192,7 @@ def _tflite(model: tf.keras.Model, quantization: str, representative=None,
         except Exception as exc:
             what = "an op has no int8 kernel: " if quantization == "int8" else ""
             raise ConversionError(f"cannot convert model '{model.name}' to TFLite "
-                                  f"{quantization}: {what}{_first_line(exc)}") from exc
+                                  f"{quantization}: {what}{first_line(exc)}") from exc
     return order_outputs_by_signature(flatbuffer)
 
 

@@ -39,7 +39,7 @@ import tensorflow as tf
 from flatbuffers import flexbuffers
 from tensorflow.lite.python import schema_py_generated as schema_fb
 
-from tfpose.errors import TfposeError
+from tfpose.errors import TfposeError, first_line
 from tfpose.export.flatbuffer import (
     io_details,
     op_histogram,
@@ -72,19 +72,19 @@ def convert_to_lce(model: tf.keras.Model, *, target: str = "arm") -> bytes:
             )
     try:
         with tempfile.TemporaryDirectory() as saved_model_dir:
-            _save_inference_graph(model, saved_model_dir)
+            save_inference_graph(model, saved_model_dir)
             flatbuffer = lce.convert_saved_model(
                 saved_model_dir, inference_input_type=tf.float32,
                 inference_output_type=tf.float32, target=target,
             )
     except Exception as exc:
         raise ConversionError(
-            f"cannot convert model '{model.name}' to LCE: {_first_line(exc)}"
+            f"cannot convert model '{model.name}' to LCE: {first_line(exc)}"
         ) from exc
     return order_outputs_by_signature(flatbuffer)
 
 
-def _save_inference_graph(model: tf.keras.Model, directory: str) -> None:
+def save_inference_graph(model: tf.keras.Model, directory: str) -> None:
     """Save only the batch-1 inference function and the variables it reads.
 
     ``lce.convert_keras_model`` saves the whole Keras model, re-tracing every layer and the
@@ -106,13 +106,6 @@ def _save_inference_graph(model: tf.keras.Model, directory: str) -> None:
     options = tf.saved_model.SaveOptions(experimental_custom_gradients=False)
     tf.saved_model.save(module, directory, signatures=module.forward.get_concrete_function(),
                         options=options)
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    errors = [line for line in lines if "error:" in line]
-    line = (errors or lines or [type(exc).__name__])[0]
-    return line if len(line) <= 300 else line[:297] + "..."
 
 
 def _quantizer_name(quantizer) -> str:

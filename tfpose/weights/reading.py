@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tfpose.errors import DataError, TfposeError
+from tfpose.errors import DataError, TfposeError, first_line
 
 TORCH_SUFFIXES = (".pth", ".pt", ".tar", ".bin", ".ckpt")
 # Entries of a training checkpoint that hold the network's state dict, most specific first.
@@ -64,7 +64,7 @@ def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
     try:
         return load_file(str(path))
     except (SafetensorError, OSError, ValueError) as e:
-        raise DataError(path, f"not a readable safetensors file: {_first_line(e)}") from None
+        raise DataError(path, f"not a readable safetensors file: {first_line(e)}") from None
 
 
 def _read_keras_h5(path: Path) -> dict[str, np.ndarray]:
@@ -83,7 +83,7 @@ def _read_keras_h5(path: Path) -> dict[str, np.ndarray]:
                     state[key] = np.asarray(group[_text(name)])
             return state
     except OSError as e:
-        raise DataError(path, f"not a readable HDF5 file: {_first_line(e)}") from None
+        raise DataError(path, f"not a readable HDF5 file: {first_line(e)}") from None
 
 
 def _read_torch(path: Path):
@@ -102,7 +102,7 @@ def _read_torch(path: Path):
             with torch.serialization.safe_globals([_stand_in(name) for name in others]):
                 return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for a damaged file
-        raise DataError(path, f"not a readable PyTorch checkpoint: {_first_line(e)}") from None
+        raise DataError(path, f"not a readable PyTorch checkpoint: {first_line(e)}") from None
 
 
 class _StandIn:
@@ -152,6 +152,3 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
