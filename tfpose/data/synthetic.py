@@ -33,10 +33,7 @@ depend on ``num_images``, and a given seed reproduces byte-identical JSON and JP
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +42,7 @@ import numpy as np
 from tqdm import tqdm
 
 from tfpose.errors import DataError
+from tfpose.files import write_json_atomically
 from tfpose.keypoints import COCO_17
 
 _SHIFT = 4  # cv2 fixed-point bits: positions are drawn with 1/16 px precision
@@ -355,16 +353,6 @@ def _check_arguments(out_dir: Path, num_images, image_size, max_people, split) -
         raise DataError(out_dir, "exists and is not a directory; give a folder for the dataset")
 
 
-def _write_json_atomically(path: Path, data: dict) -> None:
-    """A kill mid-write leaves only a stray temp file, never a truncated annotation file."""
-    handle, temp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(data, stream)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def make_synthetic_dataset(out_dir, num_images: int = 64, *, image_size=(256, 256), seed: int = 0,
@@ -397,6 +385,6 @@ def make_synthetic_dataset(out_dir, num_images: int = 64, *, image_size=(256, 25
                 "skeleton": [[a + 1, b + 1] for a, b in COCO_17.skeleton]}  # COCO json: 1-based
     info = {"description": "tfpose synthetic figures", "version": "1.0", "seed": int(seed)}
     path = ann_dir / f"person_keypoints_{split}.json"
-    _write_json_atomically(path, {"info": info, "licenses": [], "images": images,
+    write_json_atomically(path, {"info": info, "licenses": [], "images": images,
                                   "annotations": annotations, "categories": [category]})
     return path

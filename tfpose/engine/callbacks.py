@@ -15,9 +15,10 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from tfpose.engine.checkpoints import RunCheckpoint, save_model_atomically, write_json_atomically
+from tfpose.engine.checkpoints import RunCheckpoint, save_model_atomically
 from tfpose.engine.optimizers import current_learning_rate, optimizer_steps
 from tfpose.errors import TfposeError
+from tfpose.files import write_json_atomically
 
 log = logging.getLogger("tfpose")
 

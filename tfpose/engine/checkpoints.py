@@ -13,7 +13,7 @@ file that names a complete checkpoint (the new one or the previous one), and
 
 Everything else a run writes (``.keras`` models, json) goes to a temporary file in the same
 folder that is renamed over the target (:func:`save_model_atomically`,
-:func:`write_json_atomically`): readers see the old file or the new one, never half of one.
+:mod:`tfpose.files`): readers see the old file or the new one, never half of one.
 """
 
 from __future__ import annotations
@@ -27,12 +27,10 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from tfpose.files import publish, temporary_beside
 from tfpose.inference.model_info import attach_to_keras
 
 KEEP_CHECKPOINTS = 2  # the latest and the one before it
-# Temporary files are created private (0600); published files get the usual permissions.
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 class RunCheckpoint:
@@ -89,13 +87,12 @@ def save_model_atomically(model: tf.keras.Model, path, info=None) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Keras picks the format by suffix, so the temporary name keeps ".keras".
-    fd, temp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
-    os.close(fd)
+    temp = temporary_beside(path, suffix=".keras")
     try:
         model.save(temp, overwrite=True)
         if info is not None:
             attach_to_keras(temp, info)
-        _publish(temp, path)
+        publish(temp, path)
     finally:
         if os.path.exists(temp):
             os.remove(temp)
@@ -124,37 +121,3 @@ def load_keras_model(path) -> tf.keras.Model:
             shutil.copyfileobj(source, target)
         model.load_weights(weights)
     return model
-
-
-def write_json_atomically(path, data) -> Path:
-    """Write ``data`` as indented json through a temporary file renamed over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.",
-                                     suffix=".tmp", delete=False, encoding="utf-8") as f:
-        json.dump(data, f, indent=1, default=_plain)
-    _publish(f.name, path)
-    return path
-
-
-def write_bytes_atomically(path, data: bytes) -> Path:
-    """Write ``data`` through a temporary file renamed over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.",
-                                     suffix=".tmp", delete=False) as f:
-        f.write(data)
-    _publish(f.name, path)
-    return path
-
-
-def _publish(temp: str, path: Path) -> None:
-    os.chmod(temp, 0o666 & ~_UMASK)
-    os.replace(temp, path)
-
-
-def _plain(value):
-    """json fallback for numpy scalars and paths."""
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)

@@ -10,9 +10,9 @@ import matplotlib
 import numpy as np
 import tensorflow as tf
 
-from tfpose.engine.checkpoints import write_json_atomically
 from tfpose.engine.run import Run
 from tfpose.engine.training import PhaseResult
+from tfpose.files import write_json_atomically
 from tfpose.keypoints import KeypointSet
 from tfpose.visualize import draw_skeleton, image_grid, save_rgb
 

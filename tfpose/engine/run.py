@@ -39,9 +39,9 @@ import tensorflow as tf
 
 from tfpose.engine import distribute
 from tfpose.engine.callbacks import NonFiniteLoss
-from tfpose.engine.checkpoints import write_json_atomically
 from tfpose.engine.distribute import ConfigError
 from tfpose.errors import TfposeError
+from tfpose.files import write_json_atomically
 
 log = logging.getLogger("tfpose")
 

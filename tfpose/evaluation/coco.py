@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import logging
-import os
-import tempfile
 
 import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from tfpose.files import write_json_atomically
 from tfpose.keypoints import COCO_17, KeypointSet
 
 log = logging.getLogger("tfpose")
@@ -80,12 +78,8 @@ def oks_nms(results: list[dict], areas, sigmas, threshold: float = 0.9) -> list[
 
 
 def write_results(results: list[dict], path) -> None:
-    """Write a results json atomically (a kill never leaves half a file)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=directory, suffix=".tmp", delete=False) as f:
-        json.dump(results, f)
-    os.replace(f.name, path)
+    """Write a results json atomically (a kill never leaves half a file), compact."""
+    write_json_atomically(path, results, indent=None)
 
 
 def evaluate_keypoints(coco_gt: COCO, results: list[dict],

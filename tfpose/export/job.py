@@ -26,11 +26,7 @@ import tensorflow as tf
 from tfpose.data.bottomup import bottomup_dataset
 from tfpose.data.image_records import read_coco_images
 from tfpose.data.topdown import topdown_dataset
-from tfpose.engine.checkpoints import (
-    load_keras_model,
-    write_bytes_atomically,
-    write_json_atomically,
-)
+from tfpose.engine.checkpoints import load_keras_model
 from tfpose.engine.datasets import SYNTHETIC_IMAGES, locate_dataset
 from tfpose.engine.run import default_model_path
 from tfpose.engine.topdown import read_persons
@@ -38,6 +34,7 @@ from tfpose.errors import DataError, TfposeError
 from tfpose.export.convert import Conversion, convert, is_binary_model
 from tfpose.export.lce import LCEInterpreterRunner
 from tfpose.export.parity import TOLERANCES, judge, output_parity, rounding_sensitivity
+from tfpose.files import write_bytes_atomically, write_json_atomically
 from tfpose.inference.images import crop_box, list_images, read_rgb
 from tfpose.inference.model_info import ModelInfo, guess_info, read_keras_info, zoo_info
 from tfpose.models.zoo import MODELS, create, entry

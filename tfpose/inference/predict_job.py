@@ -26,8 +26,8 @@ import numpy as np
 from tqdm import tqdm
 
 from tfpose.data.coco import read_json
-from tfpose.engine.checkpoints import write_json_atomically
 from tfpose.errors import DataError
+from tfpose.files import write_json_atomically
 from tfpose.inference.images import IMAGE_SUFFIXES, VIDEO_SUFFIXES, list_images, read_rgb
 from tfpose.inference.predictor import Person, PosePredictor
 from tfpose.visualize import draw_skeleton

@@ -1,0 +1,60 @@
+"""Files written so that a kill never leaves a broken one: each goes to a temporary file in the
+target's folder that is renamed over the target, so readers see the old file or the new one,
+never half of one (a kill leaves at most a stray ``.*.tmp``).
+
+The one owner of atomic writes: checkpoints, reports, COCO results, synthetic annotations and
+converted models all write through :func:`write_json_atomically`, :func:`write_bytes_atomically`
+or :func:`publish` (for files a library writes itself, such as ``model.save``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+# Temporary files are created private (0600); published files get the usual permissions.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def temporary_beside(path: Path, suffix: str = ".tmp") -> str:
+    """A new empty temporary file in ``path``'s folder (created with it), for :func:`publish`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(handle)
+    return temp
+
+
+def publish(temp: str, path: Path) -> None:
+    """Rename the finished ``temp`` over ``path``, with the permissions a new file would get."""
+    os.chmod(temp, 0o666 & ~_UMASK)
+    os.replace(temp, path)
+
+
+def write_bytes_atomically(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file renamed over it."""
+    path = Path(path)
+    temp = temporary_beside(path)
+    try:
+        Path(temp).write_bytes(data)
+        publish(temp, path)
+    finally:
+        Path(temp).unlink(missing_ok=True)
+    return path
+
+
+def write_json_atomically(path, data, *, indent: int | None = 1) -> Path:
+    """Write ``data`` as json (``indent=None``: compact, for large files such as COCO results)
+    through a temporary file renamed over ``path``. Numpy scalars and paths become plain
+    values."""
+    text = json.dumps(data, indent=indent, default=_plain)
+    return write_bytes_atomically(path, text.encode("utf-8"))
+
+
+def _plain(value):
+    """json fallback for numpy scalars and paths."""
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
