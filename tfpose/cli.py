@@ -174,7 +174,7 @@ def cmd_summary(args) -> None:
 def cmd_lce_check(args) -> None:
     from tfpose.export.folding import rprelu_shifts_folded
     from tfpose.export.job import stand_in_weights
-    from tfpose.export.lce import convert_to_lce, host_kernels, lce_report
+    from tfpose.export.lce import convert_to_lce, host_interpreter, host_kernels, lce_report
 
     model = _build(args)
     stand_in_weights(model)  # the float ops a trained model keeps, as `tfpose convert NAME`
@@ -182,7 +182,6 @@ def cmd_lce_check(args) -> None:
         flatbuffer = convert_to_lce(model)
         report = lce_report(model, flatbuffer)
     if not args.no_timing:
-        from tfpose.export.lce import host_interpreter
         from tfpose.op_profile import float_ops_left, profile
 
         timed = profile(flatbuffer, host_interpreter, runs=args.runs)
