@@ -50,8 +50,7 @@ def measure(source, threads: int, batches: int, batch_size: int) -> float:
 def load_source(args, kind: str):
     """The raw training records or the prepared train split of ``--data``."""
     from tfpose.data import prepared
-    from tfpose.engine.datasets import locate_dataset
-    from tfpose.engine.topdown import read_persons
+    from tfpose.data.layouts import locate_dataset, read_persons
 
     synthetic = {"synthetic_images": (args.synthetic_images, 8)}
     if kind == "tfds":

@@ -29,19 +29,21 @@ import numpy as np
 import tensorflow as tf
 
 from tfpose.codecs.heatmap import HeatmapCodec
+from tfpose.data.layouts import SYNTHETIC_IMAGES, locate_dataset, read_persons
 from tfpose.data.topdown import topdown_dataset
-from tfpose.engine.checkpoints import load_keras_model
-from tfpose.engine.datasets import SYNTHETIC_IMAGES, locate_dataset
-from tfpose.engine.topdown import read_persons
 from tfpose.layers.binary import QuantPolicy
 from tfpose.losses.distillation import HeatmapKLDivergence
 from tfpose.losses.heatmap import AdaptiveWingLoss
 from tfpose.models import create
+from tfpose.models.bihrnet_presets import PRESETS
+from tfpose.runtime.keras_files import load_keras_model
 
 TEMPERATURES = (0.03, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 KL_WEIGHTS = (0.01, 0.03, 0.05, 0.1, 0.2, 0.5, 1.0)
-SMALL = {"width": 16, "modules": (1, 1, 1), "branch_blocks": 1, "stage1_blocks": 1}
-INPUT_SIZE, HEATMAP_SIZE, SIGMA = (96, 64), (24, 16), 1.5  # the small preset
+# train_bihrnet.py's small preset: 96x64 crops, 24x16 heatmaps, sigma 1.5
+SMALL, INPUT_SIZE, SIGMA = (PRESETS["small"].options, PRESETS["small"].input_size,
+                            PRESETS["small"].sigma)
+HEATMAP_SIZE = tuple(side // PRESETS["small"].stride for side in INPUT_SIZE)
 
 
 def per_example(loss, reference, heatmaps, weights=None):

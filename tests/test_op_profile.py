@@ -9,11 +9,12 @@ import tensorflow as tf
 from larq_compute_engine.tflite.python.interpreter import Interpreter
 
 from tfpose.cli import main
+from tfpose.codecs.model_info import zoo_info
 from tfpose.export.convert import convert
-from tfpose.export.lce import convert_to_lce, host_interpreter
-from tfpose.inference.model_info import zoo_info
+from tfpose.export.lce import convert_to_lce
 from tfpose.models import create
 from tfpose.op_profile import COPIES, cut_ops, profile
+from tfpose.runtime.interpreter import host_interpreter
 
 TOLERANCE = 0.15  # the bound on |sum of ops / whole - 1|
 
@@ -24,7 +25,7 @@ TOLERANCE = 0.15  # the issue's bound on |sum of ops / whole - 1|
 def litepose_file(tmp_path_factory):
     model = create("litepose_xs", input_size=(192, 192))
     path = tmp_path_factory.mktemp("profile") / "litepose_xs.tflite"
-    path.write_bytes(convert(model, zoo_info(model, "bottomup"), quantization="fp32").flatbuffer)
+    path.write_bytes(convert(model, zoo_info(model, "litepose_xs"), quantization="fp32").flatbuffer)
     return path
 
 

@@ -3,6 +3,14 @@
 Importing this package selects Keras 2 (``tf-keras``) for TensorFlow, because Larq and LCE are
 Keras-2 code. That only works when it happens before TensorFlow is imported, so ``tfpose`` must be
 imported first; a warning says so when TensorFlow came first with Keras 3.
+
+The public API (:mod:`tfpose.api`)::
+
+    import tfpose
+    predictor = tfpose.load_model("model.tflite")  # .keras or .tflite, ours or imported
+    people = predictor.predict("photo.jpg")        # each: keypoints [K, 3], score, box
+
+and ``tfpose.create_model(name, ...)``, ``tfpose.list_models()``, ``tfpose.convert(...)``.
 """
 
 import os
@@ -29,3 +37,16 @@ else:
     # Registers tfpose's Keras layers, so that tf.keras.models.load_model reads any tfpose
     # model after `import tfpose` (this imports TensorFlow, with the environment above set).
     from tfpose import layers as _layers  # noqa: F401
+
+_API = ("Person", "PosePredictor", "convert", "create_model", "list_models", "load_model")
+__all__ = [*_API, "__version__"]
+
+
+def __getattr__(name: str):
+    # The API (tfpose.api) loads on first use: `import tfpose` stays quick, and it must stay
+    # the first import of a program (module docstring).
+    if name in _API:
+        from tfpose import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'tfpose' has no attribute {name!r}")

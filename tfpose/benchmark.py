@@ -2,7 +2,7 @@
 
 All files load in one process and run interleaved (one invocation of each in turn, after
 ``warmup`` rounds), so a slow moment of the machine hits every model alike. Every file runs as
-:func:`tfpose.export.lce.host_interpreter` runs it: float ops under XNNPACK, LCE's binary
+:func:`tfpose.runtime.interpreter.host_interpreter` runs it: float ops under XNNPACK, LCE's binary
 convolutions with indirect BGEMM (one thread on x86). Any ``.tflite`` works, so a peer's model
 can stand beside ours. Every figure carries
 where and how it was measured (host CPU, threads, kernels): these are host figures, not phone
@@ -22,8 +22,8 @@ from tqdm import tqdm
 
 from tfpose import op_profile
 from tfpose.errors import DataError
-from tfpose.export.flatbuffer import io_details, op_histogram, strided_past_kernel_same_convs
-from tfpose.export.lce import host_interpreter, host_kernels
+from tfpose.runtime.flatbuffer import io_details
+from tfpose.runtime.interpreter import file_kernels, host_interpreter, is_binary_file
 
 
 def host_cpu() -> str:
@@ -46,17 +46,15 @@ class _Timed:
         if not path.is_file():
             raise DataError(path, "model file not found")
         flatbuffer = path.read_bytes()
-        try:
-            ops = op_histogram(flatbuffer)
+        try:  # reads the whole op list, so a damaged file fails here
+            self.binary = is_binary_file(flatbuffer)
             details = io_details(flatbuffer)
         except Exception as e:  # flatbuffers raises plain errors on garbage
             raise DataError(path, f"not a readable .tflite flatbuffer ({type(e).__name__})") \
                 from None
         self.path, self.size, self.flatbuffer = path, len(flatbuffer), flatbuffer
-        self.binary = "LceBconv2d" in ops
         self.threads = threads
-        self.kernels = host_kernels(self.binary,
-                                    xnnpack=not strided_past_kernel_same_convs(flatbuffer))
+        self.kernels = file_kernels(flatbuffer)
         try:
             self.interpreter = self.make_interpreter(flatbuffer)
         except (RuntimeError, ValueError) as e:

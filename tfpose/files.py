@@ -4,14 +4,17 @@ never half of one (a kill leaves at most a stray ``.*.tmp``).
 
 The one owner of atomic writes: checkpoints, reports, COCO results, synthetic annotations and
 converted models all write through :func:`write_json_atomically`, :func:`write_bytes_atomically`
-or :func:`publish` (for files a library writes itself, such as ``model.save``).
+or :func:`publish` (for files a library writes itself, such as ``model.save``); cache folders
+(the synthetic dataset, prepared validation copies) through :func:`make_folder_once`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 # Temporary files are created private (0600); published files get the usual permissions.
@@ -58,3 +61,28 @@ def _plain(value):
     if hasattr(value, "item"):
         return value.item()
     return str(value)
+
+
+def make_folder_once(root: Path, complete: Path, write: Callable[[Path], object]) -> None:
+    """Make the cache folder ``root`` with ``write(staging)``, unless ``complete`` (a file that
+    ``write`` makes last, inside the folder) is there already.
+
+    ``write`` fills a temporary sibling folder, which is renamed into place: a folder is only
+    ever seen complete, and one that another process finished first is kept, not replaced
+    while that process may be reading it.
+    """
+    if complete.is_file():
+        return
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
+    try:
+        write(staging)
+        if not complete.is_file():  # another process may have finished first
+            shutil.rmtree(root, ignore_errors=True)  # a stale, incomplete folder
+            try:
+                os.replace(staging, root)
+            except OSError:
+                if not complete.is_file():
+                    raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

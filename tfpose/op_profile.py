@@ -39,7 +39,7 @@ from flatbuffers import flexbuffers
 from tensorflow.lite.python import schema_py_generated as schema_fb
 from tensorflow.lite.tools import flatbuffer_utils
 
-from tfpose.export.flatbuffer import op_name
+from tfpose.runtime.flatbuffer import op_name
 
 COPIES = 4
 BINARY_OPS = ("LceBconv2d", "LceBMaxPool2d")

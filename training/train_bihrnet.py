@@ -25,33 +25,19 @@ from __future__ import annotations
 import sys
 
 import tfpose  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
+from tfpose.argtypes import positive_int
 from tfpose.config import DistillConfig
-from tfpose.distill import transfer_weights
 from tfpose.engine import report, topdown
-from tfpose.engine.evaluation import TopDownEvaluator
-from tfpose.engine.flags import (
-    ModelPreset,
-    parse_args,
-    positive_int,
-    train_config,
-    training_parser,
-)
+from tfpose.engine.distiller import transfer_weights
+from tfpose.engine.flags import parse_args, train_config, training_parser
 from tfpose.engine.models import build_model, load_model
 from tfpose.engine.run import MODEL_FILE, run_main, start_run
+from tfpose.evaluation.topdown import TopDownEvaluator
 from tfpose.layers.binary import QuantPolicy
 from tfpose.losses.heatmap import AdaptiveWingLoss, KeypointMSE
+from tfpose.models.bihrnet_presets import PRESETS
 
 GROUND_TRUTH_LOSSES = {"awing": AdaptiveWingLoss, "mse": KeypointMSE}
-
-# small: HRNet with one exchange module per stage and one block per branch, width 16, at 96x64
-# (24x16 heatmaps, sigma 1.5): teacher 900 steps, stages 600 each, ~8 minutes on 2 CPU cores.
-SMALL = {"width": 16, "modules": (1, 1, 1), "branch_blocks": 1, "stage1_blocks": 1}
-PRESETS = {
-    "small": ModelPreset(input_size=(96, 64), sigma=1.5, epochs=4, batch_size=16,
-                         learning_rate=2e-3, options=SMALL),
-    "paper": ModelPreset(input_size=(256, 192), sigma=2.0, epochs=100, batch_size=32,
-                         learning_rate=1e-3, options={"width": 32}),
-}
 
 
 def main(argv=None):
@@ -82,7 +68,8 @@ def main(argv=None):
     config = train_config(args)
     distill = topdown.distill_config(args.kl_weight, args.awing_weight, args.temperature,
                                      args.kl_t2)
-    width = args.model_options.get("width", 32)
+    width = args.model_options.get("width", 32)  # the preset's: 16 under small, 32 under paper
+    teacher_name, student_name = f"hrnet_w{width}", f"bihrnet_w{width}"
     loss = GROUND_TRUTH_LOSSES[args.loss]
 
     if args.teacher:
@@ -91,7 +78,7 @@ def main(argv=None):
                              num_keypoints=k)
         teacher_history = []
     else:
-        teacher = build_model(run, "hrnet_w32", args, k, init=args.init)  # --init: ImageNet
+        teacher = build_model(run, teacher_name, args, k, init=args.init)  # --init: ImageNet
         # AWing rather than HRNet's MSE: in short schedules it learns much faster (small
         # preset, 600 steps at 128x96: PCK@0.5 0.33 vs 0.21).
         teacher_epochs = args.teacher_epochs or max(1, round(1.5 * args.epochs))
@@ -101,15 +88,17 @@ def main(argv=None):
             save_as=run.out / "teacher.keras")
         teacher_history = phase.history
 
-    stage_one = build_model(run, "bihrnet_w32", args, k, policy=QuantPolicy().stage_one())
-    stage1 = topdown.distil(run, "stage1", stage_one, teacher, data, codec, config, distill,
-                            evaluator, heatmap_loss=loss(), save_as=run.out / "stage1.keras")
+    stage_one = build_model(run, student_name, args, k, policy=QuantPolicy().stage_one())
+    stage1 = topdown.train_student(run, "stage1", stage_one, teacher, data, codec, config,
+                                   distill, evaluator, heatmap_loss=loss(),
+                                   save_as=run.out / "stage1.keras")
 
-    student = build_model(run, "bihrnet_w32", args, k)  # fully binary
+    student = build_model(run, student_name, args, k)  # fully binary
     baseline = evaluator(student)  # still untrained: the baseline to beat
     transfer_weights(stage1.model, student)
-    stage2 = topdown.distil(run, "stage2", student, teacher, data, codec, config, distill,
-                            evaluator, heatmap_loss=loss(), save_as=run.out / MODEL_FILE)
+    stage2 = topdown.train_student(run, "stage2", student, teacher, data, codec, config,
+                                   distill, evaluator, heatmap_loss=loss(),
+                                   save_as=run.out / MODEL_FILE)
 
     report.final_report(
         run, evaluator, {"teacher": teacher, "stage1": stage1.model, "student": student},

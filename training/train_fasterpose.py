@@ -20,21 +20,12 @@ import sys
 
 import tfpose  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 from tfpose.engine import report, topdown
-from tfpose.engine.evaluation import TopDownEvaluator
-from tfpose.engine.flags import ModelPreset, parse_args, train_config, training_parser
+from tfpose.engine.flags import parse_args, train_config, training_parser
 from tfpose.engine.models import build_model
 from tfpose.engine.run import MODEL_FILE, run_main, start_run
+from tfpose.evaluation.topdown import TopDownEvaluator
 from tfpose.losses.heatmap import KeypointMSE, RegressiveCrossEntropy
-
-OUTPUT_STRIDE = 8  # FasterPose's low-resolution heatmaps (tfpose.models.fasterpose)
-PRESETS = {
-    # ResNet-50 is the smallest backbone the model offers; at 128x96 a step of 16 crops costs
-    # about 1 s on 2 CPU cores. A thinner head keeps the demo quick.
-    "small": ModelPreset(input_size=(128, 96), sigma=1.0, epochs=3, batch_size=16,
-                         learning_rate=1e-3, options={"head_width": 128}),
-    "paper": ModelPreset(input_size=(256, 192), sigma=1.0, epochs=140, batch_size=32,
-                         learning_rate=1e-3),
-}
+from tfpose.models.fasterpose_presets import PRESETS
 
 
 def main(argv=None):
@@ -46,12 +37,12 @@ def main(argv=None):
     run = start_run(args, "fasterpose")
     data = topdown.load_topdown_data(args)
     rce = args.loss == "rce"
-    codec = topdown.heatmap_codec(args, stride=OUTPUT_STRIDE,
-                                  output="sigmoid" if rce else "gaussian")
+    # At the preset's stride (1/8); --loss mse regresses the same outputs as Gaussian heatmaps.
+    codec = topdown.heatmap_codec(args, output=args.preset.output if rce else "gaussian")
     evaluator = TopDownEvaluator(data.files, data.val, codec, eager=args.run_eagerly)
 
     model = build_model(run, "fasterpose", args, data.num_keypoints, init=args.init,
-                        output_stride=OUTPUT_STRIDE)
+                        output_stride=args.preset.stride)
     baseline = evaluator(model)  # untrained (or only its backbone from --init)
     loss = RegressiveCrossEntropy() if rce else KeypointMSE()
     phase = topdown.fit_heatmap_model(run, "train", model, loss, data, codec,

@@ -21,22 +21,14 @@ import sys
 
 import tfpose  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 from tfpose.engine import report, topdown
-from tfpose.engine.evaluation import TopDownEvaluator
-from tfpose.engine.flags import ModelPreset, parse_args, train_config, training_parser
+from tfpose.engine.flags import parse_args, train_config, training_parser
 from tfpose.engine.models import build_model
 from tfpose.engine.run import MODEL_FILE, run_main, start_run
+from tfpose.evaluation.topdown import TopDownEvaluator
 from tfpose.losses.heatmap import SigmoidCrossEntropy
+from tfpose.models.hourglass_presets import PRESETS
 
 BLOCKS = {"hpm": "hourglass_hpm", "bottleneck": "hourglass_bottleneck_binary"}
-PRESETS = {
-    # 128 channels (a multiple of 128, LCE-friendly), a three-level hourglass at 64x64 input.
-    "small": ModelPreset(input_size=(64, 64), sigma=1.0, epochs=4, batch_size=16,
-                         learning_rate=2e-3, options={"channels": 128, "depth": 3,
-                                                      "pre_blocks": 1}),
-    # 256x256 crops, 64x64 heatmaps with sigma 1 (Newell et al.'s hourglass targets).
-    "paper": ModelPreset(input_size=(256, 256), sigma=1.0, epochs=100, batch_size=32,
-                         learning_rate=1e-3),
-}
 
 
 def main(argv=None):
@@ -47,7 +39,7 @@ def main(argv=None):
     args = parse_args(parser, argv)
     run = start_run(args, "hourglass_hpm")
     data = topdown.load_topdown_data(args)
-    codec = topdown.heatmap_codec(args, output="sigmoid")
+    codec = topdown.heatmap_codec(args)  # the preset's: sigmoid logits
     evaluator = TopDownEvaluator(data.files, data.val, codec, eager=args.run_eagerly)
 
     model = build_model(run, BLOCKS[args.block], args, data.num_keypoints)

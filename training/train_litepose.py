@@ -4,7 +4,7 @@ r"""Train LitePose, bottom-up multi-person pose estimation (Wang et al., CVPR 20
 
 No person detector: the network sees whole images and predicts K heatmaps + K associative-
 embedding tags at 1/4 of the input and K heatmaps at 1/2; persons are grouped by their tags
-(tfpose.codecs.associative_embedding). Loss: masked heatmap MSE at both strides + the AE loss
+(tfpose.codecs.grouping). Loss: masked heatmap MSE at both strides + the AE loss
 (pull and "exp" push, weights 1e-3) on the 1/4 tags, Adam. The run folder (--out, default
 runs/litepose) gets per-epoch checkpoints, TensorBoard logs, the best model, metrics.json (the
 untrained model next to the trained one), predictions.png, curves.png and model.keras.
@@ -24,19 +24,11 @@ import sys
 
 import tfpose  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 from tfpose.engine import bottomup, report
-from tfpose.engine.flags import ModelPreset, parse_args, train_config, training_parser
+from tfpose.engine.flags import parse_args, train_config, training_parser
 from tfpose.engine.models import build_model
 from tfpose.engine.run import MODEL_FILE, run_main, start_run
+from tfpose.models.litepose_presets import PRESETS
 
-# LitePose trains with Adam at 4e-3 (batch 32 per GPU) and sigma 2 at both output strides.
-PAPER = {"epochs": 120, "batch_size": 32, "learning_rate": 4e-3, "sigma": 2.0}
-PRESETS = {
-    # ~900 steps, about 6 minutes on 2 CPU cores (bottom-up heatmaps learn slower than crops)
-    "small": ModelPreset(input_size=(128, 128), sigma=2.0, epochs=12, batch_size=16,
-                         learning_rate=4e-3, options={"stage_blocks": (2, 2, 2, 2)}),
-    **{variant: ModelPreset(input_size=(size, size), **PAPER)
-       for variant, size in (("xs", 256), ("s", 448), ("m", 448), ("l", 512))},
-}
 VARIANT = {"small": "xs", "xs": "xs", "s": "s", "m": "m", "l": "l"}
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tfpose.codecs.heatmap import HeatmapCodec
+from tfpose.codecs.model_info import topdown_info
 from tfpose.export.convert import convert
-from tfpose.inference.model_info import topdown_info
 from tfpose.keypoints import COCO_17
 from tfpose.models import create
 

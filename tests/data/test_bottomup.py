@@ -8,8 +8,8 @@ import pycocotools.mask as mask_utils
 import pytest
 from pycocotools.coco import COCO
 
+from tfpose.codecs import geometry
 from tfpose.codecs.associative_embedding import BottomUpCodec
-from tfpose.data import transforms
 from tfpose.data.bottomup import (
     BottomUpAugmentConfig,
     bottomup_dataset,
@@ -67,9 +67,9 @@ def batches(records, **kwargs):
 
 def to_image(batch, i, points, grid_size):
     """Points in a grid of ``grid_size`` (from the example's affine) back to image pixels."""
-    matrix = transforms.affine_matrix(batch["center"][i], batch["size"][i], batch["rotation"][i],
+    matrix = geometry.affine_matrix(batch["center"][i], batch["size"][i], batch["rotation"][i],
                                       grid_size, batch["flip"][i])
-    return transforms.apply_affine(transforms.invert_affine(matrix), points).numpy()
+    return geometry.apply_affine(geometry.invert_affine(matrix), points).numpy()
 
 
 def test_batch_layout(dots_batches):
@@ -106,7 +106,7 @@ def test_heatmap_peaks_map_back_to_the_keypoints(dots_batches, name):
     for i in range(len(heatmaps)):
         expected = annotation[FLIP] if batch["flip"][i] else annotation  # channels swap
         on_map = heatmaps[i].max(axis=(0, 1)) > 0.5
-        to_input = transforms.affine_matrix(batch["center"][i], batch["size"][i],
+        to_input = geometry.affine_matrix(batch["center"][i], batch["size"][i],
                                             batch["rotation"][i], CODEC.input_size,
                                             batch["flip"][i]).numpy()
         # argmax -> input pixels -> image pixels; the error, seen in input pixels, is at most
@@ -125,7 +125,7 @@ def test_heatmap_peaks_map_back_to_the_keypoints(dots_batches, name):
         u, v = np.round(inputs[on_map]).astype(int).T
         assert (batch["image"][i][v, u].min(axis=-1) > 100).all()
         # Keypoints without a target really left the input.
-        projected = transforms.apply_affine(to_input, expected[:, :2]).numpy()
+        projected = geometry.apply_affine(to_input, expected[:, :2]).numpy()
         outside = (projected < -0.5).any(1) | (projected > 63.5).any(1)
         np.testing.assert_array_equal(~on_map, outside)
         checked += interior.sum()
@@ -253,7 +253,7 @@ def test_masks_match_pycocotools_on_real_images(sample, input_size, train, reque
                 keep *= 1 - coco.annToMask(ann)
         for stride in codec.strides:
             size = codec.output_size(stride)
-            matrix = transforms.affine_matrix(batch["center"][i], batch["size"][i],
+            matrix = geometry.affine_matrix(batch["center"][i], batch["size"][i],
                                               batch["rotation"][i], size, batch["flip"][i])
 
             def warp(mask, matrix=matrix, size=size):
@@ -305,7 +305,7 @@ def test_corrupt_missing_and_mismatched_images_are_dropped(tmp_path, capfd):
 
 
 def test_keypoints_leaving_the_input_lose_their_visibility():
-    matrix = transforms.affine_matrix([32.0, 32.0], [64.0, 64.0], 0.0, (64, 64))
+    matrix = geometry.affine_matrix([32.0, 32.0], [64.0, 64.0], 0.0, (64, 64))
     keypoints = np.array([[[10, 10, 2], [63.9, 0, 1], [64.1, 10, 2], [-1, 5, 2], [20, 20, 0]]],
                          np.float32)
     result = keypoints_to_input(keypoints, matrix, (64, 64)).numpy()

@@ -14,11 +14,10 @@ from tfpose.codecs.heatmap import HeatmapCodec
 from tfpose.data import prepared
 from tfpose.data.bottomup import bottomup_dataset
 from tfpose.data.image_records import read_coco_images
+from tfpose.data.layouts import locate_dataset, read_persons
+from tfpose.data.mpii import MPIIGroundTruth, load_ground_truth_mat, save_ground_truth_mat
 from tfpose.data.topdown import topdown_dataset
-from tfpose.engine.datasets import locate_dataset
-from tfpose.engine.topdown import read_persons
 from tfpose.errors import DataError
-from tfpose.evaluation.mpii import MPIIGroundTruth, load_ground_truth_mat, save_ground_truth_mat
 
 CODEC = HeatmapCodec(input_size=(64, 48), heatmap_size=(16, 12))
 LAYOUTS = {"coco": coco_layout, "mpii": mpii_layout, "crowdpose": crowdpose_layout}

@@ -1,4 +1,4 @@
-"""Dataset folders in the official layouts (tfpose.engine.datasets), made of symlinks to the real
+"""Dataset folders in the official layouts (tfpose.data.layouts), made of symlinks to the real
 samples in ../shared/data, for tests of the readers, the evaluator and the training scripts."""
 
 from pathlib import Path

@@ -13,8 +13,8 @@ from tfpose.codecs.associative_embedding import BottomUpCodec
 from tfpose.data.bottomup import bottomup_dataset
 from tfpose.data.bundled import synthetic_dataset
 from tfpose.data.image_records import read_coco_images
-from tfpose.engine.bottomup_evaluation import evaluate_bottomup, pck_bbox
 from tfpose.engine.bottomup_trainer import BottomUpTrainer
+from tfpose.evaluation.bottomup import evaluate_bottomup, pck_bbox
 from tfpose.evaluation.bottomup_check import ideal_outputs, mirror_input, to_input
 from tfpose.keypoints import COCO_17
 from tfpose.models.litepose import litepose

@@ -9,13 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfpose.engine.checkpoints import (
-    RunCheckpoint,
-    load_keras_model,
-    save_model_atomically,
-)
+from tfpose.engine.checkpoints import RunCheckpoint
 from tfpose.engine.optimizers import build_optimizer_state
-from tfpose.models import create
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -141,26 +136,3 @@ def test_killing_the_process_while_it_saves_leaves_a_loadable_checkpoint(tmp_pat
         assert epoch >= 1
         for variable in model.weights:
             assert np.all(variable.numpy() == epoch), f"checkpoint {epoch} is inconsistent"
-
-
-def test_atomic_writers_leave_only_the_target(tmp_path):
-    model = tiny_model()
-    save_model_atomically(model, tmp_path / "sub" / "m.keras")
-    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["m.keras"]
-    reloaded = tf.keras.models.load_model(tmp_path / "sub" / "m.keras")
-    np.testing.assert_array_equal(reloaded.get_weights()[0], model.get_weights()[0])
-
-
-def test_fast_loader_equals_keras_load_model(tmp_path):
-    model = create("bihrnet_w18", input_size=(64, 64), num_keypoints=4, width=8,
-                   modules=(1, 1, 1), branch_blocks=1, stage1_blocks=1)
-    model.save(tmp_path / "m.keras")
-    fast = load_keras_model(tmp_path / "m.keras")
-    slow = tf.keras.models.load_model(tmp_path / "m.keras", compile=False)
-    assert [w.name for w in fast.weights] == [w.name for w in slow.weights]
-    for a, b in zip(fast.get_weights(), slow.get_weights(), strict=True):
-        np.testing.assert_array_equal(a, b)
-    images = np.random.default_rng(0).uniform(0, 255, (2, 64, 64, 3)).astype(np.float32)
-    np.testing.assert_array_equal(fast(images, training=False), slow(images, training=False))
-    model.save(tmp_path / "m.h5")
-    assert len(load_keras_model(tmp_path / "m.h5").weights) == len(model.weights)

@@ -5,7 +5,6 @@ import pytest
 from tfpose.config import TrainConfig
 from tfpose.engine.flags import (
     ModelPreset,
-    input_size,
     model_option,
     parse_args,
     train_config,
@@ -55,12 +54,8 @@ def test_explicit_flags_win_over_the_preset():
 
 
 def test_value_parsers_name_what_is_wrong():
-    assert input_size("256X192") == (256, 192)
     assert model_option("name=abc") == ("name", "abc")
     assert model_option("head_prior=0.05") == ("head_prior", 0.05)
-    for bad in ("256", "axb", "0x4"):
-        with pytest.raises(argparse.ArgumentTypeError, match="256x192|positive"):
-            input_size(bad)
     with pytest.raises(argparse.ArgumentTypeError, match="KEY=VALUE"):
         model_option("width")
 

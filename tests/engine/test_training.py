@@ -6,11 +6,11 @@ import tensorflow as tf
 
 from tfpose.config import TrainConfig
 from tfpose.engine.callbacks import NonFiniteLoss
-from tfpose.engine.checkpoints import load_keras_model
 from tfpose.engine.optimizers import current_learning_rate, make_optimizer
 from tfpose.engine.run import Run
 from tfpose.engine.training import Validation, load_history, train_phase, without_autograph
 from tfpose.losses.heatmap import KeypointMSE
+from tfpose.runtime.keras_files import load_keras_model
 
 STEPS = 3  # per epoch
 BATCH = 2

@@ -8,14 +8,9 @@ import numpy as np
 import pytest
 import scipy.io
 
+from tfpose.data.mpii import MPIIGroundTruth, load_ground_truth_mat, save_ground_truth_mat
 from tfpose.errors import DataError
-from tfpose.evaluation.mpii import (
-    MPIIGroundTruth,
-    evaluate_pckh,
-    load_ground_truth_mat,
-    load_predictions,
-    save_ground_truth_mat,
-)
+from tfpose.evaluation.mpii import evaluate_pckh, load_predictions
 from tfpose.keypoints import MPII_16
 
 NAMES = MPII_16.names

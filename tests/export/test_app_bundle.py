@@ -5,9 +5,9 @@ import dataclasses
 import pytest
 
 from tfpose.codecs.heatmap import HeatmapCodec
+from tfpose.codecs.model_info import topdown_info
 from tfpose.export.app_bundle import app_properties, bundle, main
 from tfpose.export.convert import convert
-from tfpose.inference.model_info import topdown_info
 from tfpose.keypoints import COCO_17, MPII_16
 
 from .test_convert import CODEC, INFO, float_model

@@ -10,13 +10,14 @@ import tensorflow as tf
 
 from tfpose.cli import main
 from tfpose.codecs.heatmap import HeatmapCodec
-from tfpose.engine.checkpoints import save_model_atomically
+from tfpose.codecs.model_info import read_tflite_info, topdown_info
 from tfpose.export.convert import conversion_report, convert
-from tfpose.export.lce import ConversionError, LCEInterpreterRunner
+from tfpose.export.lce import ConversionError
 from tfpose.export.parity import TOLERANCES, judge
-from tfpose.inference.model_info import read_tflite_info, topdown_info
 from tfpose.keypoints import COCO_17
 from tfpose.layers.common import image_input
+from tfpose.runtime.interpreter import LCEInterpreterRunner
+from tfpose.runtime.keras_files import save_model_atomically
 
 CODEC = HeatmapCodec(input_size=(64, 48), heatmap_size=(16, 12), sigma=1.5)
 INFO = topdown_info(CODEC, COCO_17, "tiny")
@@ -71,7 +72,7 @@ def large_depthwise_model():
 
 
 def _depthwise_filter_types(flatbuffer):
-    from tfpose.export.flatbuffer import operators
+    from tfpose.runtime.flatbuffer import operators
 
     return {int(graph.Tensors(op.Inputs(1)).ShapeAsNumpy()[1]): graph.Tensors(op.Inputs(1)).Type()
             for _, graph, op, name in operators(flatbuffer) if name == "DEPTHWISE_CONV_2D"}

@@ -4,7 +4,8 @@ import tensorflow as tf
 
 from tfpose.codecs.heatmap import HeatmapCodec
 from tfpose.export.decoder import HeatmapDecoder, with_decoder
-from tfpose.export.lce import convert_to_lce, run_lce
+from tfpose.export.lce import convert_to_lce
+from tfpose.runtime.interpreter import run_lce
 
 CODEC = HeatmapCodec(input_size=(64, 48), heatmap_size=(16, 12), sigma=1.5)
 

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from tfpose.codecs.associative_embedding import BottomUpCodec
 from tfpose.codecs.heatmap import HeatmapCodec
+from tfpose.codecs.model_info import bottomup_info, topdown_info
 from tfpose.data.bottomup import bottomup_dataset
 from tfpose.data.bundled import synthetic_dataset
 from tfpose.data.coco import read_coco_persons
@@ -24,12 +25,11 @@ from tfpose.data.image_records import read_coco_images
 from tfpose.data.topdown import topdown_dataset
 from tfpose.engine.bottomup_trainer import BottomUpTrainer
 from tfpose.export.convert import convert
-from tfpose.export.lce import LCEInterpreterRunner
 from tfpose.export.parity import TOLERANCES, judge, output_parity
-from tfpose.inference.model_info import bottomup_info, topdown_info
 from tfpose.keypoints import COCO_17
 from tfpose.losses.heatmap import KeypointMSE, RegressiveCrossEntropy
 from tfpose.models import create
+from tfpose.runtime.interpreter import LCEInterpreterRunner
 
 TOPDOWN = {  # options, output stride, output, quantisations checked
     "hrnet_w32": ({"width": 8, "modules": (1, 1, 1), "branch_blocks": 1, "stage1_blocks": 1},

@@ -4,12 +4,13 @@ SUB op fewer per folded RPReLU, the original model untouched."""
 import numpy as np
 import tensorflow as tf
 
-from tfpose.export.flatbuffer import op_histogram
 from tfpose.export.folding import rprelu_shifts_folded
 from tfpose.export.job import stand_in_weights
-from tfpose.export.lce import LCEInterpreterRunner, convert_to_lce
+from tfpose.export.lce import convert_to_lce
 from tfpose.layers.binary import RPReLU
 from tfpose.models import create
+from tfpose.runtime.flatbuffer import op_histogram
+from tfpose.runtime.interpreter import LCEInterpreterRunner
 
 
 def test_every_bihrnet_shift_folds_and_the_outputs_stay():

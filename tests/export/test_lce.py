@@ -11,10 +11,8 @@ import tensorflow as tf
 from tensorflow.lite.python import schema_py_generated as schema_fb
 
 from tfpose.errors import TfposeError
-from tfpose.export.flatbuffer import op_name
 from tfpose.export.lce import (
     ConversionError,
-    LCEInterpreterRunner,
     _bconv_ops,
     _layer_key,
     binarisable_problems,
@@ -22,9 +20,10 @@ from tfpose.export.lce import (
     lce_report,
     op_histogram,
     performance_notes,
-    run_lce,
 )
 from tfpose.layers.binary import QuantPolicy
+from tfpose.runtime.flatbuffer import op_name
+from tfpose.runtime.interpreter import LCEInterpreterRunner, run_lce
 
 GOOD = dict(input_quantizer="ste_sign", kernel_quantizer="ste_sign",
             kernel_constraint="weight_clip", padding="same", pad_values=1.0, use_bias=False)

@@ -33,11 +33,12 @@ from tfpose.codecs.heatmap import HeatmapCodec
 from tfpose.data.bundled import synthetic_dataset
 from tfpose.data.coco import read_coco_persons
 from tfpose.data.topdown import topdown_dataset
-from tfpose.export.lce import convert_to_lce, lce_report, run_lce
+from tfpose.export.lce import convert_to_lce, lce_report
 from tfpose.export.parity import TOLERANCES, heatmap_parity, judge, nudge, rounding_sensitivity
 from tfpose.layers.binary import LearnableBias, QuantPolicy, binary_conv_unit
 from tfpose.layers.hrnet_blocks import multi_scale_unit
 from tfpose.models import create
+from tfpose.runtime.interpreter import run_lce
 
 # name: (model options, the strict bound it must meet beyond TOLERANCES["binary"], or None)
 STRICT = {"keypoint_agreement": 0.9, "images_identical": 0.75}

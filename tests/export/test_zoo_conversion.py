@@ -7,8 +7,8 @@ import pytest
 
 from tfpose.export.convert import convert
 from tfpose.export.job import load_source
-from tfpose.export.lce import LCEInterpreterRunner
 from tfpose.models.zoo import MODELS
+from tfpose.runtime.interpreter import LCEInterpreterRunner
 
 from ..models.test_zoo import FLOAT_MODELS
 

@@ -11,14 +11,16 @@ import tensorflow as tf
 from tfpose.cli import main
 from tfpose.codecs.associative_embedding import BottomUpCodec
 from tfpose.codecs.heatmap import HeatmapCodec
-from tfpose.engine.checkpoints import save_model_atomically
+from tfpose.codecs.model_info import bottomup_info, topdown_info
 from tfpose.evaluation.bottomup_check import ideal_outputs, to_input
 from tfpose.export.convert import convert
-from tfpose.export.lce import convert_to_lce, host_kernels
-from tfpose.inference.model_info import bottomup_info, topdown_info
-from tfpose.inference.predictor import LoadedModel, PosePredictor
+from tfpose.export.lce import convert_to_lce
+from tfpose.inference.predictor import PosePredictor
 from tfpose.keypoints import COCO_17
 from tfpose.layers.common import image_input
+from tfpose.runtime.interpreter import host_kernels
+from tfpose.runtime.keras_files import save_model_atomically
+from tfpose.runtime.loading import LoadedModel
 
 CODEC = HeatmapCodec(input_size=(64, 48), heatmap_size=(32, 24), sigma=1.5)
 
@@ -112,7 +114,7 @@ def test_predict_draws_skeletons_on_the_coco_sample(kind, model_files, coco_samp
 
 def test_keras_and_tflite_predict_the_same(model_files, coco_sample):
     from tfpose.inference.images import read_rgb
-    from tfpose.inference.predictor import load_model_file
+    from tfpose.runtime.loading import load_model_file
 
     image = read_rgb(coco_sample / "000000000785.jpg")
     box = [[280.0, 44.0, 218.0, 346.0]]

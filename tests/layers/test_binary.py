@@ -109,8 +109,9 @@ def test_rprelu_converts_to_one_prelu_op_with_the_same_values():
     """Written as Keras' PReLU is, RPReLU becomes TFLite's PRELU (XNNPACK runs it), not the
     GREATER_EQUAL + SELECT that ``tf.where`` converts to; values as ``where(x >= 0, x, a x)``,
     zero included."""
-    from tfpose.export.flatbuffer import op_histogram
-    from tfpose.export.lce import LCEInterpreterRunner, convert_to_lce
+    from tfpose.export.lce import convert_to_lce
+    from tfpose.runtime.flatbuffer import op_histogram
+    from tfpose.runtime.interpreter import LCEInterpreterRunner
 
     inputs = tf.keras.Input((4, 4, 8))
     layer = RPReLU()

@@ -9,7 +9,7 @@ from tfpose.export.lce import lce_report
 from tfpose.layers.binary import QuantPolicy
 from tfpose.models import create, list_models
 from tfpose.models.summary import model_summary
-from tfpose.models.zoo import MODELS
+from tfpose.models.zoo import MODELS, entry
 
 BINARY_MODELS = ["bihrnet_w18", "bihrnet_w32", "hourglass_hpm", "hourglass_bottleneck_binary"]
 
@@ -24,8 +24,21 @@ PUBLISHED_GMACS = {"litepose_xs": 1.2, "litepose_s": 5.0, "litepose_m": 7.8, "li
 
 def test_names():
     assert set(BINARY_MODELS) | set(FLOAT_MODELS) == set(list_models())
-    with pytest.raises(ValueError, match="unknown model 'hrnet_w99'"):
-        create("hrnet_w99")
+    for unknown in ("hrnet_x99", "litepose_xl", "bihrnet_w0", "hrnet_w"):
+        with pytest.raises(ValueError, match=f"unknown model '{unknown}'"):
+            create(unknown)
+
+
+def test_hrnet_and_bihrnet_come_in_any_width():
+    """``hrnet_w16`` is the W32 entry at width 16, as the small training preset builds it."""
+    small = {"modules": (1, 1, 1), "branch_blocks": 1, "stage1_blocks": 1}
+    for family in ("hrnet", "bihrnet"):
+        by_name = create(f"{family}_w16", input_size=(64, 64), **small)
+        by_option = create(f"{family}_w32", input_size=(64, 64), width=16, **small)
+        assert by_name.name == by_option.name == f"{family}_w16"
+        assert by_name.count_params() == by_option.count_params()
+        assert entry(f"{family}_w16").description == entry(f"{family}_w32").description.replace(
+            "W32", "W16")
 
 
 def test_cli_lists_models_name_first(capsys):

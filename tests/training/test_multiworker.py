@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from tfpose.data import prepared
-from tfpose.engine.checkpoints import load_keras_model
 from tfpose.models import create  # noqa: F401  (registers the custom layers for loading)
+from tfpose.runtime.keras_files import load_keras_model
 
 from .scripts import REPO, script_path
 

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from tests.training.scripts import run_in_process
-from tfpose.engine.checkpoints import load_keras_model
+from tfpose.runtime.keras_files import load_keras_model
 
 TINY = ["--synthetic-images", "8", "4", "--batch-size", "2", "--steps-per-epoch", "1",
         "--epochs", "1", "--input-size", "64x64", "--run-eagerly"]

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from tests.training.scripts import run_in_process, run_subprocess
-from tfpose.engine.checkpoints import load_keras_model
-from tfpose.engine.datasets import LAYOUTS
-from tfpose.inference.model_info import read_keras_info
+from tfpose.codecs.model_info import read_keras_info
+from tfpose.data.layouts import LAYOUTS
 from tfpose.models import create
+from tfpose.runtime.keras_files import load_keras_model
 
 TINY_DATA = ["--synthetic-images", "8", "4", "--batch-size", "2", "--steps-per-epoch", "2",
              "--model-option", "width=8", "--input-size", "64x64"]

@@ -2,7 +2,7 @@ import json
 
 from tests.engine.sample_layouts import coco_layout
 from tests.training.scripts import run_in_process
-from tfpose.engine.checkpoints import load_keras_model
+from tfpose.runtime.keras_files import load_keras_model
 
 
 def test_smoke_on_the_real_coco_samples(tmp_path, shared_data):

@@ -4,7 +4,7 @@ import larq as lq
 
 from tests.engine.sample_layouts import mpii_layout
 from tests.training.scripts import run_in_process
-from tfpose.engine.checkpoints import load_keras_model
+from tfpose.runtime.keras_files import load_keras_model
 
 
 def test_smoke_on_the_real_mpii_samples_with_16_joints(tmp_path, shared_data):

@@ -5,8 +5,8 @@ import numpy as np
 
 from tests.engine.sample_layouts import crowdpose_layout, mpii_layout
 from tests.training.scripts import run_in_process
-from tfpose.engine.checkpoints import load_keras_model
-from tfpose.inference.model_info import read_keras_info
+from tfpose.codecs.model_info import read_keras_info
+from tfpose.runtime.keras_files import load_keras_model
 
 TINY = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2", "--input-size",
         "64x64", "--model-option", "stage_blocks=(1,1,1,1)", "--run-eagerly"]

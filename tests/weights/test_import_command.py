@@ -10,7 +10,7 @@ import pytest
 
 from tests.weights import references as ref
 from tfpose.cli import main
-from tfpose.inference.model_info import read_keras_info
+from tfpose.codecs.model_info import read_keras_info
 from tfpose.models.litepose import VARIANTS
 
 

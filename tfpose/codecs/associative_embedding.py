@@ -10,37 +10,23 @@ Targets: every labelled keypoint of every person becomes the codec's unbiased Ga
 (:meth:`tfpose.codecs.heatmap.HeatmapCodec.encode`, the same one top-down models use) at each
 output resolution; persons are merged by taking the maximum. Input pixels map to output pixels
 with the library's convention ``x_out = (x_in + 0.5) / stride - 0.5``
-(:mod:`tfpose.data.transforms`). For the tag loss, ``joints[p, k] = (flat index y * W + x of the
+(:mod:`tfpose.codecs.geometry`). For the tag loss, ``joints[p, k] = (flat index y * W + x of the
 rounded position on the tag map, 1 if labelled and on the map else 0)``.
 
 Decoding (numpy + scipy on the host; HigherHRNet's test-time grouping, which LitePose uses):
 
 1. Every output's heatmaps and the tag maps are resized bilinearly (half-pixel centres, i.e. the
    same convention) to one *grouping grid*, by default the finest output (stride 2; HigherHRNet
-   and LitePose resize further, to the input, with ``PROJECT2IMAGE``:
-   ``GroupingConfig(grouping_stride=1)``), and the heatmaps of all outputs are averaged.
+   and LitePose resize further, to the input, with ``PROJECT2IMAGE``: ``grouping_stride=1`` of
+   :class:`tfpose.codecs.grouping.GroupingConfig`), and the heatmaps of all outputs are averaged.
 2. Flip test: outputs of the mirrored input are mirrored back (``x -> W - 1 - x`` on any grid of
    the library) with left/right channels swapped; heatmaps are averaged, tags concatenated as
    extra tag dimensions (HigherHRNet; ``flip_tags="average"`` averages them instead).
-3. Peaks: a max-pool NMS (kernel 5), then the top 30 peaks per joint above the detection
-   threshold (0.1). Equal maxima within one window (a plateau: a keypoint halfway between two
-   pixels) count once; HigherHRNet keeps both, and the twin seeds a duplicate person.
-4. Greedy matching joint by joint in a fixed order (head and torso first): candidates are
-   assigned to the persons found so far by :func:`scipy.optimize.linear_sum_assignment` on the
-   cost ``round(tag distance) * 100 - peak value`` (tag closeness in whole units first, then
-   confidence); a candidate left without a person closer than the tag threshold (1.0) starts a
-   new one. Pairs beyond the threshold are barred from the assignment (HigherHRNet admits them
-   and rejects them afterwards, and with rounded costs one far pair can tie with a chain of near
-   ones, which then splits persons).
-5. Person score = mean over all ``K`` joints of the matched peak values (0 for missing joints),
-   taken before step 6 as HigherHRNet does, so that guessed joints do not raise confidence. The
-   30 best-scored persons are kept.
-6. Refinement: each missing joint of a person takes the location maximising
-   ``heatmap - round(distance of the tag there to the person's mean tag)``.
-7. Sub-pixel: a quarter-pixel step toward the higher neighbour (``adjust="quarter"``, LitePose),
-   or a DARK-style Newton step on the log of the blurred heatmap (``adjust="dark"``).
-8. Grid pixels map to image pixels through the inverse of the whole-image affine
-   (:func:`tfpose.data.transforms.whole_image_center_size`, :func:`~tfpose.data.transforms.
+3. Grouping, image by image on that grid: :func:`tfpose.codecs.grouping.group_keypoints` finds
+   the peaks, matches them into persons by their tags (scipy's Hungarian assignment), scores the
+   persons, fills in missing joints and takes a sub-pixel step (:mod:`tfpose.codecs.grouping`).
+4. Grid pixels map to image pixels through the inverse of the whole-image affine
+   (:func:`tfpose.codecs.geometry.whole_image_center_size`, :func:`~tfpose.codecs.geometry.
    affine_matrix`).
 """
 
@@ -51,85 +37,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import tensorflow as tf
-from scipy.optimize import linear_sum_assignment
 
+from tfpose.codecs import geometry
+from tfpose.codecs.grouping import GroupingConfig, group_keypoints
 from tfpose.codecs.heatmap import HeatmapCodec
-from tfpose.data import transforms
 from tfpose.keypoints import COCO_17, KeypointSet
-
-ADJUSTMENTS = ("quarter", "dark", "none")
-FLIP_TAGS = ("concat", "average")
-_BARRED = 1e6  # assignment cost of a pair too far apart in tag space (>> any allowed cost)
-
-# Matching order: reliable head and trunk joints seed the persons, limbs attach outward
-# (HigherHRNet's COCO order; the same idea for the other sets).
-JOINT_ORDERS = {
-    "coco": (0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13, 14, 15, 16),
-    "crowdpose": (12, 13, 0, 1, 6, 7, 2, 3, 4, 5, 8, 9, 10, 11),
-    "mpii": (9, 8, 7, 6, 12, 13, 2, 3, 11, 14, 10, 15, 1, 4, 0, 5),
-}
-
-
-@dataclass(frozen=True)
-class GroupingConfig:
-    """Test-time grouping settings: LitePose's / HigherHRNet's test settings, except the grid.
-
-    Their configs (``PROJECT2IMAGE: True``) group at the input resolution, ``grouping_stride=1``;
-    the default here groups on the finest output (stride 2), about 4x cheaper on the host.
-    ``nms_kernel`` counts grid pixels, so 5 at stride 2 spans 10 input pixels (5 in LitePose).
-
-    Args:
-      nms_kernel: max-pool window of the peak NMS, in grouping-grid pixels (odd).
-      max_candidates: peaks kept per joint (HigherHRNet's ``max_num_people``); also the number of
-        persons a new joint is matched against, and of persons returned per image (best scores;
-        COCO scores 20 per image).
-      detection_threshold: peaks at or below it are not candidates.
-      tag_threshold: a candidate farther than this (tag distance) from every person starts one.
-      use_detection_value: cost ``round(distance) * 100 - value`` (True) or the plain distance.
-      refine: fill missing joints from the heatmaps (step 6 of the module docstring).
-      refine_within_tag_threshold: only fill a missing joint from a location whose tag lies
-        within ``tag_threshold`` of the person's mean tag. HigherHRNet (False) fills it from the
-        best location anywhere, which can be another person's joint when the person has no
-        evidence of its own; True leaves such a joint missing.
-      adjust: sub-pixel step, ``"quarter"``, ``"dark"`` or ``"none"``.
-      flip_tags: flip-test tags ``"concat"`` (HigherHRNet) or ``"average"``.
-      grouping_stride: stride of the grouping grid; None = the finest output stride.
-      joint_order: matching order; None = :data:`JOINT_ORDERS` of the keypoint set (else 0..K-1).
-    """
-
-    nms_kernel: int = 5
-    max_candidates: int = 30
-    detection_threshold: float = 0.1
-    tag_threshold: float = 1.0
-    use_detection_value: bool = True
-    refine: bool = True
-    refine_within_tag_threshold: bool = False
-    adjust: str = "quarter"
-    flip_tags: str = "concat"
-    grouping_stride: int | None = None
-    joint_order: tuple[int, ...] | None = None
-
-    def __post_init__(self):
-        if self.nms_kernel < 1 or self.nms_kernel % 2 == 0:
-            raise ValueError(f"nms_kernel must be a positive odd number, got {self.nms_kernel}")
-        if self.max_candidates < 1:
-            raise ValueError(f"max_candidates must be >= 1, got {self.max_candidates}")
-        if self.tag_threshold <= 0:
-            raise ValueError(f"tag_threshold must be positive, got {self.tag_threshold}")
-        if self.adjust not in ADJUSTMENTS:
-            raise ValueError(f"adjust must be one of {ADJUSTMENTS}, got {self.adjust!r}")
-        if self.flip_tags not in FLIP_TAGS:
-            raise ValueError(f"flip_tags must be one of {FLIP_TAGS}, got {self.flip_tags!r}")
-        if self.grouping_stride is not None and self.grouping_stride < 1:
-            raise ValueError(f"grouping_stride must be >= 1, got {self.grouping_stride}")
-
-    def order(self, keypoint_set: KeypointSet) -> tuple[int, ...]:
-        k = keypoint_set.num_keypoints
-        order = self.joint_order or JOINT_ORDERS.get(keypoint_set.name, tuple(range(k)))
-        if sorted(order) != list(range(k)):
-            raise ValueError(f"joint_order {order} is not a permutation of the {k} keypoints of "
-                             f"{keypoint_set.name}")
-        return tuple(order)
 
 
 @dataclass(frozen=True)
@@ -141,7 +53,7 @@ class BottomUpCodec:
       strides: output strides, first = the output that carries the tags.
       sigma: Gaussian standard deviation in output pixels (2 at every resolution, as LitePose).
       max_people: persons kept per image for the tag loss (the rest still get heatmaps).
-      grouping: test-time grouping settings (:class:`GroupingConfig`).
+      grouping: test-time grouping settings (:class:`~tfpose.codecs.grouping.GroupingConfig`).
     """
 
     input_size: tuple[int, int] = (512, 512)
@@ -246,7 +158,7 @@ class BottomUpCodec:
         Args:
           outputs: model outputs, a list with one ``[B, H/s, W/s, C]`` array per stride.
           image_sizes: ``[B, 2]`` (height, width) of the original images, each fitted into
-            ``input_size`` with :func:`tfpose.data.transforms.whole_image_center_size`.
+            ``input_size`` with :func:`tfpose.codecs.geometry.whole_image_center_size`.
           keypoint_set: the model's keypoints (flip pairs, matching order).
           flipped_outputs: flip test: the model's outputs for the mirrored inputs
             (``inputs[:, :, ::-1]``), or None.
@@ -277,10 +189,10 @@ class BottomUpCodec:
     def grid_to_image(self, poses, image_size):
         """``[P, K, 3]`` grouping-grid ``(x, y, score)`` -> image pixels for an ``(H, W)`` image."""
         poses = np.asarray(poses, np.float32)
-        center, size = transforms.whole_image_center_size(image_size, self.input_size)
-        to_grid = transforms.affine_matrix(center, size, 0.0, self.grid_size)
-        to_image = transforms.invert_affine(to_grid)
-        points = transforms.apply_affine(to_image, poses[..., :2].reshape(-1, 2)).numpy()
+        center, size = geometry.whole_image_center_size(image_size, self.input_size)
+        to_grid = geometry.affine_matrix(center, size, 0.0, self.grid_size)
+        to_image = geometry.invert_affine(to_grid)
+        points = geometry.apply_affine(to_image, poses[..., :2].reshape(-1, 2)).numpy()
         image = np.concatenate([points.reshape(poses.shape[:-1] + (2,)), poses[..., 2:]], -1)
         return np.where(poses[..., 2:] > 0, image, 0.0).astype(np.float32)
 
@@ -346,172 +258,3 @@ def _resize(maps: np.ndarray, size: tuple[int, int]) -> np.ndarray:
             .reshape(*size, -1) for c in range(0, maps.shape[-1], 512)
         ], axis=-1) for image in maps
     ])
-
-
-# ---- grouping (one image, grouping-grid pixels) ----------------------------------------------
-def group_keypoints(heatmaps, tags, config: GroupingConfig = GroupingConfig(),
-                    joint_order=None, sigma: float = 2.0):
-    """Persons from one image's heatmaps and tags on the grouping grid (steps 3-7).
-
-    Args:
-      heatmaps: ``[H, W, K]`` float32.
-      tags: ``[H, W, K, L]`` (or ``[H, W, K]`` for ``L = 1``).
-      config: thresholds and options.
-      joint_order: matching order, default ``0..K-1``.
-      sigma: Gaussian sigma of the heatmaps in grid pixels (for ``adjust="dark"``).
-    Returns:
-      poses ``[P, K, 3]`` (x, y, score) in grid pixels and person scores ``[P]``.
-    """
-    heatmaps = np.asarray(heatmaps, np.float32)
-    tags = np.asarray(tags, np.float32)
-    if tags.ndim == 3:
-        tags = tags[..., None]
-    if heatmaps.ndim != 3 or tags.shape[:3] != heatmaps.shape:
-        raise ValueError(f"expected heatmaps [H, W, K] and tags [H, W, K, L], got "
-                         f"{heatmaps.shape} and {tags.shape}")
-    joint_order = range(heatmaps.shape[-1]) if joint_order is None else joint_order
-    candidates = _candidates(heatmaps, tags, config)
-    poses, mean_tags = _match(*candidates, config, joint_order)
-    scores = poses[..., 2].mean(axis=-1)
-    best = np.argsort(-scores, kind="stable")[: config.max_candidates]
-    poses, mean_tags, scores = poses[best], mean_tags[best], scores[best]
-    if config.refine and len(poses):
-        gate = config.tag_threshold if config.refine_within_tag_threshold else np.inf
-        _refine(poses, mean_tags, heatmaps, tags, gate)
-    if config.adjust != "none" and len(poses):
-        found = poses[..., 2] > 0
-        person, joint = np.nonzero(found)
-        xy = poses[person, joint, :2]
-        if config.adjust == "quarter":
-            offsets = _quarter_offsets(heatmaps, xy, joint)
-        else:
-            offsets = _dark_offsets(heatmaps, xy, joint, sigma)
-        poses[person, joint, :2] = xy + offsets
-    return poses, scores
-
-
-def _candidates(heatmaps, tags, config: GroupingConfig):
-    """Top-k NMS peaks per joint: xy ``[K, N, 2]``, values ``[K, N]``, tags ``[K, N, L]``."""
-    height, width, k = heatmaps.shape
-    n = config.nms_kernel
-    peaks = np.empty((k, height * width), np.float32)
-    square = np.ones((n, n), np.uint8)
-    raster = np.arange(height * width, dtype=np.float32).reshape(height, width)  # exact < 2**24
-    for joint in range(k):
-        heat = np.ascontiguousarray(heatmaps[..., joint])
-        # cv2.dilate is a max-pool with stride 1; outside the image counts as -inf.
-        is_peak = heat == cv2.dilate(heat, square)
-        # Two maxima within one window are equal (a plateau, e.g. a keypoint halfway between
-        # two pixels): keep one, else the second seeds a duplicate person with the same tag.
-        marker = np.where(is_peak, raster, -1.0).astype(np.float32)
-        is_peak &= cv2.dilate(marker, square) == marker
-        peaks[joint] = np.where(is_peak, heat, 0.0).reshape(-1)
-    top = min(config.max_candidates, height * width)
-    index = np.argpartition(-peaks, top - 1, axis=1)[:, :top]
-    values = np.take_along_axis(peaks, index, axis=1)
-    order = np.argsort(-values, axis=1, kind="stable")
-    index, values = np.take_along_axis(index, order, 1), np.take_along_axis(values, order, 1)
-    xy = np.stack([index % width, index // width], axis=-1).astype(np.float32)
-    flat_tags = tags.reshape(height * width, k, -1)
-    return xy, values, flat_tags[index, np.arange(k)[:, None]]
-
-
-def _match(xy, values, tags, config: GroupingConfig, joint_order):
-    """Greedy joint-by-joint assignment (step 4): poses ``[P, K, 3]``, mean tags ``[P, L]``."""
-    k = xy.shape[0]
-    poses: list[np.ndarray] = []  # per person [K, 3]: x, y, value (0 = not found)
-    person_tags: list[list[np.ndarray]] = []
-    for joint in joint_order:
-        keep = values[joint] > config.detection_threshold
-        if not keep.any():
-            continue
-        points = np.concatenate([xy[joint][keep], values[joint][keep, None]], axis=1)
-        joint_tags = tags[joint][keep]
-        owner = np.full(len(points), -1)
-        if poses:
-            active = min(len(poses), config.max_candidates)
-            means = np.stack([np.mean(t, axis=0) for t in person_tags[:active]])
-            distance = np.linalg.norm(joint_tags[:, None] - means[None], axis=-1)
-            cost = distance
-            if config.use_detection_value:
-                cost = np.round(distance) * 100.0 - points[:, 2:3]
-            # Pairs beyond the threshold are barred, not merely rejected afterwards: with
-            # rounded costs a far pair can tie with a chain of near ones and split persons.
-            cost = np.where(distance < config.tag_threshold, cost, _BARRED)
-            rows, cols = linear_sum_assignment(cost)
-            close = distance[rows, cols] < config.tag_threshold
-            owner[rows[close]] = cols[close]
-        for point, tag, person in zip(points, joint_tags, owner, strict=True):
-            if person < 0:
-                poses.append(np.zeros((k, 3), np.float32))
-                person_tags.append([])
-                person = len(poses) - 1
-            poses[person][joint] = point
-            person_tags[person].append(tag)
-    if not poses:
-        return np.zeros((0, k, 3), np.float32), np.zeros((0, tags.shape[-1]), np.float32)
-    return np.stack(poses), np.stack([np.mean(t, axis=0) for t in person_tags])
-
-
-def _refine(poses, mean_tags, heatmaps, tags, max_distance: float) -> None:
-    """Fill missing joints in place (step 6): the best trade of heatmap value against tag
-    distance to the person's mean tag, among locations closer than ``max_distance`` in tags."""
-    height, width, k = heatmaps.shape
-    for joint in range(k):
-        missing = np.flatnonzero(poses[:, joint, 2] == 0)
-        if missing.size == 0:
-            continue
-        heat = heatmaps[..., joint].reshape(-1)
-        joint_tags = tags[:, :, joint].reshape(height * width, -1)
-        squared = np.zeros((missing.size, height * width), np.float32)
-        for d in range(joint_tags.shape[-1]):  # no [persons, H*W, L] temporary
-            squared += np.square(joint_tags[None, :, d] - mean_tags[missing, d, None])
-        distance = np.sqrt(squared)
-        trade = np.where(distance < max_distance, heat[None] - np.round(distance), -np.inf)
-        best = np.argmax(trade, axis=1)
-        allowed = np.isfinite(trade[np.arange(len(best)), best])
-        value = np.where(allowed, heat[best], 0.0)
-        filled = value > 0
-        poses[missing[filled], joint] = np.stack(
-            [best % width, best // width, value], axis=-1)[filled]
-
-
-def _quarter_offsets(heatmaps, xy, joint):
-    """±0.25 px toward the higher neighbour along x and y (0 on ties and at the border)."""
-    height, width, _ = heatmaps.shape
-    x, y = xy[:, 0].astype(int), xy[:, 1].astype(int)
-    right, left = np.minimum(x + 1, width - 1), np.maximum(x - 1, 0)
-    below, above = np.minimum(y + 1, height - 1), np.maximum(y - 1, 0)
-    dx = heatmaps[y, right, joint] - heatmaps[y, left, joint]
-    dy = heatmaps[below, x, joint] - heatmaps[above, x, joint]
-    return 0.25 * np.sign(np.stack([dx, dy], axis=-1))
-
-
-def _dark_offsets(heatmaps, xy, joint, sigma: float):
-    """DARK (Zhang et al., CVPR 2020) at each point: blur (kernel as
-    :class:`~tfpose.codecs.heatmap.HeatmapCodec`'s), keep each map's peak height, then one
-    Newton step on the log-heatmap from the 3x3 neighbourhood; offsets clipped to ±1 px."""
-    height, width, _ = heatmaps.shape
-    kernel = 2 * int(np.ceil(2.5 * sigma)) + 1
-    channels = np.ascontiguousarray(heatmaps)
-    blurred = np.stack([
-        cv2.GaussianBlur(channels[..., c], (kernel, kernel), 0, borderType=cv2.BORDER_CONSTANT)
-        for c in range(channels.shape[-1])], axis=-1)
-    blurred *= channels.max(axis=(0, 1)) / np.maximum(blurred.max(axis=(0, 1)), 1e-10)
-    logs = np.log(np.maximum(blurred, 1e-10))
-    x, y = xy[:, 0].astype(int), xy[:, 1].astype(int)
-    interior = (x > 0) & (x < width - 1) & (y > 0) & (y < height - 1)
-    x, y = np.clip(x, 1, width - 2), np.clip(y, 1, height - 2)
-
-    def at(dx, dy):
-        return logs[y + dy, x + dx, joint]
-
-    gx, gy = 0.5 * (at(1, 0) - at(-1, 0)), 0.5 * (at(0, 1) - at(0, -1))
-    gxx = at(1, 0) - 2 * at(0, 0) + at(-1, 0)
-    gyy = at(0, 1) - 2 * at(0, 0) + at(0, -1)
-    gxy = 0.25 * (at(1, 1) - at(-1, 1) - at(1, -1) + at(-1, -1))
-    det = gxx * gyy - gxy**2
-    usable = interior & (det > 1e-10) & (gxx < 0)  # a maximum: negative-definite Hessian
-    safe = np.where(usable, det, 1.0)
-    offsets = np.stack([-(gyy * gx - gxy * gy), -(gxx * gy - gxy * gx)], axis=-1) / safe[:, None]
-    return np.clip(offsets * usable[:, None], -1.0, 1.0)

@@ -1,6 +1,6 @@
 """Heatmap codec: the one owner of keypoints <-> heatmaps, for training targets and for decoding.
 
-Conventions (shared with :mod:`tfpose.data.transforms`):
+Conventions (shared with :mod:`tfpose.codecs.geometry`):
 
 * Pixel centres at integer coordinates. Heatmaps are ``[B, H, W, K]`` (NHWC); a keypoint at
   heatmap coordinate ``(x, y)`` is encoded as an *unbiased* Gaussian centred exactly on
@@ -30,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 from scipy.special import expit
 
-from tfpose.data import transforms
+from tfpose.codecs import geometry
 
 DECODERS = ("argmax", "quarter", "dark")
 OUTPUTS = ("gaussian", "sigmoid")
@@ -74,13 +74,13 @@ class HeatmapCodec:
     # ---- geometry ------------------------------------------------------------------------
     def box_to_center_size(self, boxes):
         """``[..., 4]`` (x, y, w, h) boxes -> centre, size at the model's aspect ratio + padding."""
-        return transforms.box_to_center_size(boxes, self.aspect_ratio, self.padding)
+        return geometry.box_to_center_size(boxes, self.aspect_ratio, self.padding)
 
     def image_to_heatmap_matrix(self, center, size, rotation=0.0, flip=False):
-        return transforms.affine_matrix(center, size, rotation, self.heatmap_size, flip)
+        return geometry.affine_matrix(center, size, rotation, self.heatmap_size, flip)
 
     def image_to_input_matrix(self, center, size, rotation=0.0, flip=False):
-        return transforms.affine_matrix(center, size, rotation, self.input_size, flip)
+        return geometry.affine_matrix(center, size, rotation, self.input_size, flip)
 
     # ---- encode (TF) ---------------------------------------------------------------------
     def encode(self, keypoints, visible):
@@ -113,7 +113,7 @@ class HeatmapCodec:
         """
         keypoints = tf.convert_to_tensor(keypoints, tf.float32)
         matrix = self.image_to_heatmap_matrix(center, size, rotation, flip)
-        points = transforms.apply_affine(matrix, keypoints[..., :2])
+        points = geometry.apply_affine(matrix, keypoints[..., :2])
         return self.encode(points, keypoints[..., 2] > 0)
 
     # ---- decode (numpy) ------------------------------------------------------------------
@@ -148,8 +148,8 @@ class HeatmapCodec:
         """Decode raw outputs ``[N, H, W, K]`` of crops made from boxes ``center``/``size``
         (``[N, 2]`` each, as returned by :meth:`box_to_center_size`) into image pixels."""
         coords, scores = self.decode(outputs, decoder)
-        to_image = transforms.invert_affine(self.image_to_heatmap_matrix(center, size))
-        return transforms.apply_affine(to_image, coords).numpy(), scores
+        to_image = geometry.invert_affine(self.image_to_heatmap_matrix(center, size))
+        return geometry.apply_affine(to_image, coords).numpy(), scores
 
     @staticmethod
     def merge_flip(outputs, flipped_outputs, flip_index):

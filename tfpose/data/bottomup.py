@@ -2,7 +2,7 @@
 targets and loss masks, for LitePose / HigherHRNet-style models (associative embedding).
 
 read + check bytes -> decode -> fit the image into the input grid (validation: the whole image,
-:func:`tfpose.data.transforms.whole_image_center_size`; training: by default its short side, as
+:func:`tfpose.codecs.geometry.whole_image_center_size`; training: by default its short side, as
 LitePose) -> augmentation around that fit (random scale, rotation, translation, flip with
 left/right swap; training only) -> one affine warp to the input size -> codec targets
 (:class:`tfpose.codecs.associative_embedding.BottomUpCodec`) and one loss mask per output stride.
@@ -19,7 +19,7 @@ Every batch is a dict (``s`` runs over ``codec.strides``, e.g. 4 and 2):
 * ``image_id`` ``[B]``; ``image_size`` ``[B, 2]`` (height, width); ``center``, ``size``
   ``[B, 2]``, ``rotation`` ``[B]`` and ``flip`` ``[B]``: the affine actually used. Predictions at
   stride ``s`` map back to the image with the inverse of
-  ``transforms.affine_matrix(center, size, rotation, codec.output_size(s), flip)``.
+  ``geometry.affine_matrix(center, size, rotation, codec.output_size(s), flip)``.
 
 Persons and keypoints are flipped, warped and encoded in TF ops; the ignore mask is decoded from
 its RLE string (:func:`tfpose.data.image_records.rle_to_mask`) and warped with the same affine
@@ -36,8 +36,9 @@ from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
+from tfpose.codecs import geometry
 from tfpose.codecs.associative_embedding import BottomUpCodec
-from tfpose.data import images, transforms
+from tfpose.data import images
 from tfpose.data.image_records import ImageRecords, rle_to_mask
 
 if TYPE_CHECKING:
@@ -146,12 +147,12 @@ def _example_fn(records, codec: BottomUpCodec, augment: BottomUpAugmentConfig):
         center, size = fit_image(image_size, codec.input_size, augment.fit)
         seed = tf.stack([example_seed, tf.constant(0, tf.int64)])
         center, size, rotation, flip = _jitter(center, size, augment, seed)
-        to_input = transforms.affine_matrix(center, size, rotation, codec.input_size, flip)
+        to_input = geometry.affine_matrix(center, size, rotation, codec.input_size, flip)
         keypoints = tf.cond(flip, lambda: tf.gather(row["keypoints"], flip_index, axis=1),
                             lambda: row["keypoints"])
         targets = codec.encode(keypoints_to_input(keypoints, to_input, codec.input_size))
         masks = _loss_masks(row, center, size, rotation, flip, codec)
-        out = {"image": transforms.warp_image(image, to_input, codec.input_size),
+        out = {"image": geometry.warp_image(image, to_input, codec.input_size),
                "joints": targets["joints"], "image_id": row["image_id"],
                "image_size": image_size, "center": center, "size": size,
                "rotation": rotation, "flip": flip, "size_ok": size_ok}
@@ -170,7 +171,7 @@ def fit_image(image_size, input_size, fit: str = "whole_image"):
     ``whole_image``: the whole image at the input's aspect ratio, centred, padded;
     ``short_side``: the largest crop of the input's aspect ratio inside the image, centred.
     """
-    center, size = transforms.whole_image_center_size(image_size, input_size)
+    center, size = geometry.whole_image_center_size(image_size, input_size)
     if fit == "short_side":
         height, width = (tf.cast(image_size[i], tf.float32) for i in (0, 1))
         aspect = input_size[1] / input_size[0]
@@ -183,7 +184,7 @@ def keypoints_to_input(keypoints, matrix, input_size):
     """Map ``[P, K, 3]`` image keypoints into the input grid; those that leave it (or were not
     labelled) get visibility 0 and position (0, 0)."""
     keypoints = tf.convert_to_tensor(keypoints, tf.float32)
-    points = transforms.apply_affine(matrix, keypoints[..., :2])
+    points = geometry.apply_affine(matrix, keypoints[..., :2])
     height, width = float(input_size[0]), float(input_size[1])
     x, y = points[..., 0], points[..., 1]
     inside = (x >= -0.5) & (x <= width - 0.5) & (y >= -0.5) & (y <= height - 0.5)
@@ -216,7 +217,7 @@ def _loss_masks(row, center, size, rotation, flip, codec: BottomUpCodec):
     masks = []
     for stride in codec.strides:
         output_size = codec.output_size(stride)
-        matrix = transforms.affine_matrix(center, size, rotation, output_size, flip)
-        warped = transforms.warp_image(keep[..., None], matrix, output_size)  # outside: 0
+        matrix = geometry.affine_matrix(center, size, rotation, output_size, flip)
+        warped = geometry.warp_image(keep[..., None], matrix, output_size)  # outside: 0
         masks.append(tf.cast(warped >= 0.5, tf.float32))
     return masks

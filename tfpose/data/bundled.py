@@ -3,18 +3,16 @@
 The cache lives in ``$TFPOSE_CACHE`` (default ``~/.cache/tfpose``), one folder per generator
 setting, so demos, tests and the main job never download anything. A folder is only ever seen
 complete: it is generated under a temporary name and renamed into place
-(:func:`make_folder_once`, which the prepared datasets' validation copies use too).
+(:func:`tfpose.files.make_folder_once`, which the prepared datasets' validation copies use too).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from tfpose.data.synthetic import make_synthetic_dataset
+from tfpose.files import make_folder_once
 
 
 def cache_dir() -> Path:
@@ -35,28 +33,3 @@ def synthetic_dataset(split: str = "train", num_images: int = 256, *, seed: int 
         staging, num_images, image_size=image_size, seed=split_seed, split=split,
         progress=progress))
     return ann_file, root / "images" / split
-
-
-def make_folder_once(root: Path, complete: Path, write: Callable[[Path], object]) -> None:
-    """Make the cache folder ``root`` with ``write(staging)``, unless ``complete`` (a file that
-    ``write`` makes last, inside the folder) is there already.
-
-    ``write`` fills a temporary sibling folder, which is renamed into place: a folder is only
-    ever seen complete, and one that another process finished first is kept, not replaced
-    while that process may be reading it.
-    """
-    if complete.is_file():
-        return
-    root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
-    try:
-        write(staging)
-        if not complete.is_file():  # another process may have finished first
-            shutil.rmtree(root, ignore_errors=True)  # a stale, incomplete folder
-            try:
-                os.replace(staging, root)
-            except OSError:
-                if not complete.is_file():
-                    raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)

@@ -47,7 +47,7 @@ class ImageRecords:
     """One row per image; its persons are a contiguous slice of ``keypoints``.
 
     Coordinates are 0-based image pixels, pixel centres at integer coordinates
-    (:mod:`tfpose.data.transforms`).
+    (:mod:`tfpose.codecs.geometry`).
 
     Attributes:
       keypoint_set: which keypoints the ``keypoints`` columns are.

@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from tfpose.data import transforms
+from tfpose.codecs import geometry
 from tfpose.keypoints import KeypointSet
 
 
@@ -15,7 +15,7 @@ class PersonRecords:
     """One row per person instance (a ground-truth annotation or a detector box).
 
     Coordinates are 0-based image pixels with pixel centres at integer coordinates (see
-    :mod:`tfpose.data.transforms`); readers of 1-based formats (MPII) convert on reading.
+    :mod:`tfpose.codecs.geometry`); readers of 1-based formats (MPII) convert on reading.
 
     Attributes:
       keypoint_set: which keypoints the ``keypoints`` columns are.
@@ -66,8 +66,8 @@ class PersonRecords:
 
     def with_boxes_covering_keypoints(self) -> PersonRecords:
         """The same persons with each box grown to include all its labelled keypoints
-        (:func:`tfpose.data.transforms.box_covering_keypoints`, which says why)."""
-        boxes = transforms.box_covering_keypoints(self.boxes, self.keypoints).numpy()
+        (:func:`tfpose.codecs.geometry.box_covering_keypoints`, which says why)."""
+        boxes = geometry.box_covering_keypoints(self.boxes, self.keypoints).numpy()
         return replace(self, boxes=boxes)
 
     def columns(self) -> dict[str, np.ndarray]:

@@ -12,8 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tfpose.codecs import geometry
 from tfpose.codecs.heatmap import HeatmapCodec
-from tfpose.data import transforms
 from tfpose.data.coco import read_coco_persons
 from tfpose.data.mpii import read_mpii_persons
 from tfpose.data.records import PersonRecords
@@ -67,12 +67,12 @@ def _draw_crops(records: PersonRecords, target: Path, input_size, augment: bool,
     batch = next(iter(topdown_dataset(records, codec, batch_size=min(len(records), 32),
                                       train=augment, seed=seed, deterministic=True)))
     coords, _ = codec.decode(batch["heatmaps"].numpy())
-    heatmap_to_input = transforms.compose_affine(
+    heatmap_to_input = geometry.compose_affine(
         codec.image_to_input_matrix(batch["center"], batch["size"], batch["rotation"],
                                     batch["flip"]),
-        transforms.invert_affine(codec.image_to_heatmap_matrix(
+        geometry.invert_affine(codec.image_to_heatmap_matrix(
             batch["center"], batch["size"], batch["rotation"], batch["flip"])))
-    points = transforms.apply_affine(heatmap_to_input, coords).numpy()
+    points = geometry.apply_affine(heatmap_to_input, coords).numpy()
     labelled = batch["target_weight"].numpy()[..., None]
     crops = [
         draw_skeleton(np.clip(image, 0, 255).astype(np.uint8),

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
+from tfpose.codecs import geometry
 from tfpose.codecs.heatmap import HeatmapCodec
 from tfpose.config import NO_AUGMENT, AugmentConfig
-from tfpose.data import images, transforms
+from tfpose.data import images
 from tfpose.data.records import PersonRecords
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def topdown_dataset(
       deterministic: keep element order under parallel map (default: not when training).
       repeat: repeat forever (each epoch draws new augmentations).
       cover_keypoints: grow each box to include its labelled keypoints (default: when
-        training; see :func:`tfpose.data.transforms.box_covering_keypoints`).
+        training; see :func:`tfpose.codecs.geometry.box_covering_keypoints`).
     """
     if len(records) == 0:
         raise ValueError("no person records to build a dataset from")
@@ -103,7 +104,7 @@ def _example_fn(records, codec: HeatmapCodec, augment: AugmentConfig, cover_keyp
         keypoints = row["keypoints"]
         box = row["box"]
         if cover_keypoints:
-            box = transforms.box_covering_keypoints(box, keypoints)
+            box = geometry.box_covering_keypoints(box, keypoints)
         center, size = codec.box_to_center_size(box)
         seeds = tf.random.experimental.stateless_split(
             tf.stack([example_seed, tf.constant(0, tf.int64)]), num=5)
@@ -111,7 +112,7 @@ def _example_fn(records, codec: HeatmapCodec, augment: AugmentConfig, cover_keyp
         size, rotation, flip = _jitter(size, augment, seeds[1:4])
         keypoints = tf.cond(flip, lambda: tf.gather(keypoints, flip_index), lambda: keypoints)
         image = images.decode_rgb(contents)
-        crop = transforms.warp_image(
+        crop = geometry.warp_image(
             image, codec.image_to_input_matrix(center, size, rotation, flip), codec.input_size)
         heatmaps, weight = codec.encode_from_image(keypoints, center, size, rotation, flip)
         return {
@@ -152,6 +153,6 @@ def _half_body(keypoints, center, size, upper, augment: AugmentConfig, codec, se
         points = tf.boolean_mask(keypoints[:, :2], part)
         low, high = tf.reduce_min(points, axis=0), tf.reduce_max(points, axis=0)
         box = tf.concat([low, high - low], axis=0)
-        return transforms.box_to_center_size(box, codec.aspect_ratio, augment.half_body_padding)
+        return geometry.box_to_center_size(box, codec.aspect_ratio, augment.half_body_padding)
 
     return tf.cond(use, part_box, lambda: (center, size))

@@ -5,7 +5,7 @@
 
     args = parse_args(parser, argv);  run = start_run(args, method)     # .flags, .run
     data = load_bottomup_data(args);  codec = bottomup_codec(args)
-    evaluator = bottomup_evaluator(data, codec)                        # .bottomup_evaluation
+    evaluator = bottomup_evaluator(data, codec)                        # tfpose.evaluation.bottomup
     model = build_model(run, "litepose_xs", args, k)                   # .models
     fit_bottomup_model(run, "train", model, data, codec, config, evaluator, ...)
     final_report(run, evaluator, {...}, ...)                           # .report
@@ -28,25 +28,24 @@ from typing import TYPE_CHECKING
 import tensorflow as tf
 
 from tfpose.codecs.associative_embedding import BottomUpCodec
+from tfpose.codecs.model_info import bottomup_info
 from tfpose.config import TrainConfig
 from tfpose.data.bottomup import bottomup_dataset
 from tfpose.data.image_records import ImageRecords, read_coco_images
-from tfpose.engine.bottomup_evaluation import DATASETS, BottomUpEvaluator
+from tfpose.data.layouts import DatasetFiles, locate_dataset
 from tfpose.engine.bottomup_trainer import BottomUpTrainer
-from tfpose.engine.datasets import DatasetFiles, locate_dataset, prepared_dataset
 from tfpose.engine.distribute import ConfigError
+from tfpose.engine.flags import prepared_from_flags
 from tfpose.engine.optimizers import make_optimizer
 from tfpose.engine.run import Run
 from tfpose.engine.training import PhaseResult, steps_per_epoch, train_phase, validation_of
 from tfpose.errors import DataError
-from tfpose.inference.model_info import bottomup_info
+from tfpose.evaluation.bottomup import DATASETS, BottomUpEvaluator
 
 if TYPE_CHECKING:
     from tfpose.data.prepared import PreparedSplit
 
 log = logging.getLogger("tfpose")
-
-STRIDES = (4, 2)  # LitePose's outputs: heatmaps + tags at 1/4, heatmaps at 1/2
 
 
 @dataclass
@@ -67,13 +66,13 @@ class BottomUpData:
 
 
 def load_bottomup_data(args) -> BottomUpData:
-    """Locate ``--data`` and read its training images (:mod:`tfpose.engine.datasets`)."""
+    """Locate ``--data`` and read its training images (:mod:`tfpose.data.layouts`)."""
     if args.data not in DATASETS:
         raise ConfigError(f"--data {args.data}: bottom-up models train on "
                           f"{', '.join(sorted(DATASETS))} (COCO-format multi-person "
                           "annotations); MPII suits the top-down scripts")
     if getattr(args, "data_source", "raw") == "tfds":
-        train, files = prepared_dataset(args)
+        train, files = prepared_from_flags(args)
         data = BottomUpData(files, train)
         persons = train.counts["labelled_persons"]
     else:
@@ -90,9 +89,10 @@ def load_bottomup_data(args) -> BottomUpData:
 
 
 def bottomup_codec(args, *, sigma: float | None = None) -> BottomUpCodec:
-    """The codec for ``--input-size`` at strides 4 and 2 (sigma: the preset's)."""
+    """The codec for ``--input-size`` at the preset's strides (LitePose: heatmaps + tags at 1/4,
+    heatmaps at 1/2) and sigma (unless given)."""
     try:
-        return BottomUpCodec(input_size=tuple(args.input_size), strides=STRIDES,
+        return BottomUpCodec(input_size=tuple(args.input_size), strides=args.preset.strides,
                              sigma=sigma or args.preset.sigma)
     except ValueError as e:
         raise ConfigError(f"--input-size {args.input_size[0]}x{args.input_size[1]}: {e}") \

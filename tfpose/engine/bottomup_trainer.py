@@ -13,9 +13,10 @@ The heatmap term is a plain mean over all ``h * w * K`` positions, masked ones c
 ``w_s = 1`` at every stride by default (LitePose's ``HEATMAPS_LOSS_FACTOR``). The tag term is the
 associative-embedding loss (:class:`tfpose.losses.associative_embedding.AssociativeEmbeddingLoss`,
 "exp" push, weights 1e-3) on the first output's tag maps only (LitePose's ``WITH_AE_LOSS:
-[True, False]``). The batch loss is the mean over the global batch.
+[True, False]``). The batch loss is the mean over the global batch. The train / test steps,
+metrics and saving are :class:`~.trainer.WrapperTrainer`'s.
 
-Evaluation is :mod:`tfpose.engine.bottomup_evaluation`.
+Evaluation is :mod:`tfpose.evaluation.bottomup`.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
+from tfpose.engine.trainer import WrapperTrainer
 from tfpose.losses.associative_embedding import AssociativeEmbeddingLoss
 
 
-class BottomUpTrainer(tf.keras.Model):
+class BottomUpTrainer(WrapperTrainer):
     """Trains a bottom-up model (LitePose) with heatmap MSE at every stride + the AE tag loss.
 
     ``fit`` / ``evaluate`` take the dict batches of :func:`tfpose.data.bottomup.bottomup_dataset`
@@ -52,13 +54,14 @@ class BottomUpTrainer(tf.keras.Model):
         K heatmaps at the others. Strides, ``K`` and ``D`` are read from its shapes.
     """
 
+    wrapped_attribute = "model"
+    instance_name = "trainer"
+
     def __init__(self, model: tf.keras.Model, name: str = "bottomup_trainer", **kwargs):
-        super().__init__(name=name, **kwargs)
+        super().__init__(model, name=name, **kwargs)
         self.strides, self.num_keypoints, self.tag_dim = bottomup_layout(model)
-        self.model = model
         self.heatmap_weights = (1.0,) * len(self.strides)
         self.tag_loss = AssociativeEmbeddingLoss(tag_dim=self.tag_dim)
-        self._trackers = []
 
     def compile(self, optimizer="adam", *, heatmap_weights: Sequence[float] | None = None,
                 pull_weight: float = 1e-3, push_weight: float = 1e-3, push: str = "exp",
@@ -73,39 +76,21 @@ class BottomUpTrainer(tf.keras.Model):
           kwargs: other ``tf.keras.Model.compile`` arguments (``run_eagerly``,
             ``steps_per_execution``, ``jit_compile``); not ``loss`` or ``metrics``.
         """
-        replaced = sorted({"loss", "metrics", "loss_weights", "weighted_metrics"} & kwargs.keys())
-        if replaced:
-            raise ValueError(f"BottomUpTrainer.compile does not take {replaced}: the loss is "
-                             "fixed; pass heatmap_weights=, pull_weight=, push_weight=, push=")
+        self.reject_keras_loss_args(
+            kwargs, "the loss is fixed; pass heatmap_weights=, pull_weight=, push_weight=, push=")
         weights = (1.0,) * len(self.strides) if heatmap_weights is None else heatmap_weights
         weights = tuple(float(w) for w in weights)
         if len(weights) != len(self.strides) or min(weights) < 0:
             raise ValueError(f"heatmap_weights needs one weight >= 0 per output stride "
                              f"{self.strides}, got {heatmap_weights}")
-        super().compile(optimizer=optimizer, **kwargs)
         self.heatmap_weights = weights
         self.tag_loss = AssociativeEmbeddingLoss(pull_weight, push_weight, push,
                                                  tag_dim=self.tag_dim)
-        with self.distribute_strategy.scope():
-            self._trackers = [tf.keras.metrics.Mean(name) for name in self.metric_names]
+        super().compile(optimizer, metric_names=self.metric_names, **kwargs)
 
     @property
     def metric_names(self) -> list[str]:
         return ["loss", *(f"heatmap_s{s}" for s in self.strides), "pull", "push"]
-
-    @property
-    def metrics(self):
-        # Listed here so that Keras resets them at each epoch and logs them.
-        return list(self._trackers)
-
-    # Keras AutoGraph-converts every layer's call inside a traced step; nothing here has
-    # data-dependent Python control flow, so skipping the conversion only saves tracing time.
-    @tf.autograph.experimental.do_not_convert
-    def call(self, inputs, training=None):
-        """The wrapped model's outputs; ``inputs`` are images or a batch dict with ``image``."""
-        if isinstance(inputs, dict):
-            inputs = inputs["image"]
-        return self.model(inputs, training=training)
 
     def loss_terms(self, batch: dict, outputs) -> dict[str, tf.Tensor]:
         """Per-image loss terms, each ``[B]`` float32, keyed as the metrics.
@@ -140,50 +125,17 @@ class BottomUpTrainer(tf.keras.Model):
         total += self.tag_loss.pull_weight * pull + self.tag_loss.push_weight * push
         return {"loss": total, **terms}
 
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
-        """This replica's loss for the batch dict ``x`` and outputs ``y_pred``; updates metrics.
+    def example_terms(self, x, y, y_pred, sample_weight) -> dict[str, tf.Tensor]:
+        """:meth:`loss_terms` of the batch dict ``x`` and outputs ``y_pred`` (the targets are in
+        the batch: ``y`` and ``sample_weight`` are unused)."""
+        return self.loss_terms(x, y_pred)
 
-        Returns the sum of this replica's per-image totals divided by the global batch size,
-        plus the model's regularisation losses divided by the number of replicas.
-        """
-        if not self._trackers:
-            raise RuntimeError("compile the BottomUpTrainer before training or evaluating it")
-        terms = self.loss_terms(x, y_pred)
-        loss = tf.nn.compute_average_loss(terms["loss"])
-        if self.model.losses:
-            regularization = tf.add_n(self.model.losses)
-            loss += tf.nn.scale_regularization_loss(regularization)
-            terms["loss"] += regularization
-        for tracker in self._trackers:
-            tracker.update_state(terms[tracker.name])
-        return loss
-
-    @tf.autograph.experimental.do_not_convert
-    def train_step(self, data):
-        batch = _as_batch(data)
-        with tf.GradientTape() as tape:
-            outputs = self.model(batch["image"], training=True)
-            loss = self.compute_loss(batch, y_pred=outputs)
-        self.optimizer.minimize(loss, self.model.trainable_variables, tape=tape)
-        return {metric.name: metric.result() for metric in self.metrics}
-
-    @tf.autograph.experimental.do_not_convert
-    def test_step(self, data):
-        batch = _as_batch(data)
-        self.compute_loss(batch, y_pred=self.model(batch["image"], training=False))
-        return {metric.name: metric.result() for metric in self.metrics}
-
-    @tf.autograph.experimental.do_not_convert
-    def predict_step(self, data):
-        return super().predict_step(data)
-
-    def get_config(self):
-        raise NotImplementedError("a BottomUpTrainer is not serialisable: save trainer.model")
-
-    def save(self, *args, **kwargs):
-        raise NotImplementedError(
-            "a BottomUpTrainer is a training wrapper: save the deployable model with "
-            "trainer.model.save(path), or checkpoint training with trainer.save_weights()")
+    def unpack(self, data):
+        """``(batch dict, None, None)``: the targets stay in the batch for :meth:`loss_terms`."""
+        if not isinstance(data, dict):
+            raise ValueError("BottomUpTrainer takes the dict batches of tfpose.data.bottomup."
+                             f"bottomup_dataset, got {type(data).__name__}")
+        return data, None, None
 
 
 def bottomup_layout(model: tf.keras.Model) -> tuple[tuple[int, ...], int, int]:
@@ -207,13 +159,6 @@ def bottomup_layout(model: tf.keras.Model) -> tuple[tuple[int, ...], int, int]:
         raise ValueError(f"{model.name}: outputs have {channels} channels; expected K heatmaps + "
                          f"K * D tags first, then K heatmaps per further output")
     return tuple(strides), k, channels[0] // k - 1
-
-
-def _as_batch(data) -> dict:
-    if not isinstance(data, dict):
-        raise ValueError("BottomUpTrainer takes the dict batches of tfpose.data.bottomup."
-                         f"bottomup_dataset, got {type(data).__name__}")
-    return data
 
 
 def _check_batch(batch, strides) -> None:

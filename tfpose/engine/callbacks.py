@@ -15,10 +15,11 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from tfpose.engine.checkpoints import RunCheckpoint, save_model_atomically
+from tfpose.engine.checkpoints import RunCheckpoint
 from tfpose.engine.optimizers import current_learning_rate, optimizer_steps
 from tfpose.errors import TfposeError
 from tfpose.files import write_json_atomically
+from tfpose.runtime.keras_files import save_model_atomically
 
 log = logging.getLogger("tfpose")
 
@@ -68,7 +69,7 @@ class ValidationMetrics(tf.keras.callbacks.Callback):
       best_path: where the best model is saved (``.keras``); None: do not save.
       best: the best value seen before this process started (a resumed run), or None.
       mode: ``"max"`` (accuracy, AP) or ``"min"``.
-      info: model information saved with the best model (:mod:`tfpose.inference.model_info`).
+      info: model information saved with the best model (:mod:`tfpose.codecs.model_info`).
     """
 
     def __init__(self, evaluate: Callable[[tf.keras.Model], dict], model: tf.keras.Model,

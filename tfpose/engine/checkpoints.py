@@ -1,6 +1,6 @@
 """Checkpoints of a training phase, and files written so that a kill never leaves a broken one.
 
-:class:`RunCheckpoint` saves the model (for a :class:`~tfpose.distill.Distiller`: student and
+:class:`RunCheckpoint` saves the model (for a :class:`~.distiller.Distiller`: student and
 teacher), the optimiser (its step counter, hence the learning-rate schedule, and its moments)
 and the number of finished epochs, once per epoch, through ``tf.train.CheckpointManager``.
 
@@ -18,17 +18,9 @@ folder that is renamed over the target (:func:`save_model_atomically`,
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
-import zipfile
 from pathlib import Path
 
 import tensorflow as tf
-
-from tfpose.files import publish, temporary_beside
-from tfpose.inference.model_info import attach_to_keras
 
 KEEP_CHECKPOINTS = 2  # the latest and the one before it
 
@@ -79,45 +71,3 @@ class RunCheckpoint:
         status = self.checkpoint.restore(path)
         status.assert_existing_objects_matched()
         return int(self.epoch.numpy())
-
-
-def save_model_atomically(model: tf.keras.Model, path, info=None) -> Path:
-    """``model.save(path)`` (Keras format) through a temporary file renamed over ``path``;
-    ``info`` (a :class:`tfpose.inference.model_info.ModelInfo`) goes into the archive too."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Keras picks the format by suffix, so the temporary name keeps ".keras".
-    temp = temporary_beside(path, suffix=".keras")
-    try:
-        model.save(temp, overwrite=True)
-        if info is not None:
-            attach_to_keras(temp, info)
-        publish(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
-    return path
-
-
-def load_keras_model(path) -> tf.keras.Model:
-    """Load a ``.keras`` model like ``tf.keras.models.load_model(path, compile=False)``, fast.
-
-    Why not ``load_model`` itself: tf-keras reads the weights through h5py straight out of the
-    zip archive, and on Python 3.11 every backward seek in a zip member re-reads it from the
-    start, so loading is quadratic in the model size (HRNet-W32, 117 MB: 87 s; this function:
-    11 s, same weights). Here the weights file is first copied out of the archive. Other
-    formats (``.h5``, SavedModel folders) go to ``load_model``. Layers are rebuilt without
-    AutoGraph, as :func:`tfpose.layers.common.model_builder` builds them.
-    """
-    path = Path(path)
-    if path.suffix != ".keras":
-        return tf.keras.models.load_model(path, compile=False)
-    deserialize = tf.autograph.experimental.do_not_convert(
-        tf.keras.saving.deserialize_keras_object)
-    with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as folder:
-        model = deserialize(json.loads(archive.read("config.json")))
-        weights = Path(folder) / "model.weights.h5"
-        with archive.open("model.weights.h5") as source, open(weights, "wb") as target:
-            shutil.copyfileobj(source, target)
-        model.load_weights(weights)
-    return model

@@ -8,55 +8,26 @@ cosine|constant``, ``--steps-per-epoch``, ``--strategy``, ``--resume``, ``--out`
 TRAIN VAL``, ``--run-eagerly`` (debugging), ``--teacher PATH`` for scripts that distil and
 ``--init PATH`` for scripts whose model can start from published weights.
 
-A :class:`ModelPreset` gives a script's defaults for one model size: ``small`` trains in minutes
-on a CPU (the quick start), ``paper`` is the published configuration (train it on a GPU with
-real data). Flags given explicitly win over the preset; ``--model-option`` entries are passed to
-:func:`tfpose.models.create` over the preset's options (e.g. ``--model-option width=8`` for
-tests).
+A :class:`~tfpose.models.presets.ModelPreset` gives a script's defaults for one model size
+(each model's presets live beside the zoo, ``tfpose/models/<family>_presets.py``): ``small``
+trains in minutes on a CPU (the quick start), ``paper`` is the published configuration (train
+it on a GPU with real data). Flags given explicitly win over the preset; ``--model-option``
+entries are passed to :func:`tfpose.models.create` over the preset's options (e.g.
+``--model-option width=8`` for tests).
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from tfpose.argtypes import parse_size, positive_int
 from tfpose.config import OPTIMIZERS, SCHEDULES, TrainConfig
-from tfpose.engine.datasets import DATA_SOURCES, DATASETS, SYNTHETIC_IMAGES
+from tfpose.data.layouts import DATA_SOURCES, DATASETS, SYNTHETIC_IMAGES
 from tfpose.engine.distribute import STRATEGIES
 from tfpose.engine.run import default_out_dir
-
-
-@dataclass(frozen=True)
-class ModelPreset:
-    """A script's defaults for one model size.
-
-    Attributes:
-      input_size: model input (H, W).
-      sigma: Gaussian sigma of the targets, in heatmap pixels.
-      epochs, batch_size, learning_rate: training defaults.
-      options: keyword arguments for :func:`tfpose.models.create`.
-    """
-
-    input_size: tuple[int, int]
-    sigma: float
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    options: dict = field(default_factory=dict)
-
-
-def input_size(text: str) -> tuple[int, int]:
-    """``"256x192"`` -> ``(256, 192)`` (height x width)."""
-    try:
-        height, width = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH such as 256x192, got "
-                                         f"{text!r}") from None
-    if height <= 0 or width <= 0:
-        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
-    return height, width
+from tfpose.models.presets import ModelPreset
 
 
 def model_option(text: str) -> tuple[str, object]:
@@ -69,13 +40,6 @@ def model_option(text: str) -> tuple[str, object]:
         return key, ast.literal_eval(value)
     except (ValueError, SyntaxError):
         return key, value
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def training_parser(description: str, *, method: str, presets: dict[str, ModelPreset],
@@ -99,7 +63,7 @@ def training_parser(description: str, *, method: str, presets: dict[str, ModelPr
     data.add_argument("--data", choices=DATASETS, default="synthetic",
                       help="dataset (default: synthetic figures, generated on first use)")
     data.add_argument("--data-root", type=Path,
-                      help="dataset folder (layouts: tfpose.engine.datasets)")
+                      help="dataset folder (layouts: tfpose.data.layouts)")
     data.add_argument("--data-source", choices=DATA_SOURCES, default="raw",
                       help="raw: the official files in --data-root; tfds: the prepared dataset "
                            "(sharded TFRecords, `tfpose prepare`) in --data-dir "
@@ -114,7 +78,7 @@ def training_parser(description: str, *, method: str, presets: dict[str, ModelPr
     model.add_argument("--model-size", choices=sorted(presets), default=default_size,
                        help="preset of model, input size and training defaults (default: "
                             "%(default)s)")
-    model.add_argument("--input-size", type=input_size, metavar="HxW",
+    model.add_argument("--input-size", type=parse_size, metavar="HxW",
                        help="model input, e.g. 256x192 (default: the preset's)")
     model.add_argument("--model-option", type=model_option, action="append", default=[],
                        metavar="KEY=VALUE", help="extra model argument (repeatable)")
@@ -188,3 +152,13 @@ def train_config(args, **overrides) -> TrainConfig:
               "optimizer": args.optimizer, "schedule": args.schedule,
               "steps_per_epoch": args.steps_per_epoch, "run_eagerly": args.run_eagerly}
     return TrainConfig(**{**values, **overrides})
+
+
+def prepared_from_flags(args):
+    """``(train split, validation files)`` of ``--data NAME --data-source tfds --data-dir DIR``
+    (:func:`tfpose.data.prepared.prepared_dataset`)."""
+    # TensorFlow Datasets is imported only when a prepared dataset is asked for.
+    from tfpose.data.prepared import prepared_dataset
+
+    return prepared_dataset(args.data, args.data_dir, data_root=args.data_root,
+                            synthetic_images=tuple(args.synthetic_images))

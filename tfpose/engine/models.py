@@ -5,16 +5,15 @@ strategy scope, with one-line errors for a bad size, option or file."""
 from __future__ import annotations
 
 import logging
-import zipfile
 from pathlib import Path
 
 import tensorflow as tf
 
-from tfpose.engine.checkpoints import load_keras_model
 from tfpose.engine.distribute import ConfigError
 from tfpose.engine.run import Run
 from tfpose.errors import DataError
 from tfpose.models import create
+from tfpose.runtime.keras_files import load_keras_file
 from tfpose.weights import import_model, read_starting_point, start_from
 
 log = logging.getLogger("tfpose")
@@ -66,7 +65,4 @@ def load_model(run: Run, path: Path, what: str = "model", *, input_size=None,
         log.info("%s: %s imported from %s", what, imported.info.model, path)
         return imported.model
     with run.strategy.scope():
-        try:
-            return load_keras_model(path)
-        except (ValueError, OSError, KeyError, zipfile.BadZipFile) as e:
-            raise DataError(path, f"cannot load the {what}: {e}") from None
+        return load_keras_file(path, what)[0]

@@ -115,8 +115,8 @@ def final_report(run: Run, evaluator, models: dict[str, tf.keras.Model], *,
     ``curves.png`` in the run folder and print the results table.
 
     Args:
-      evaluator: a :class:`tfpose.engine.evaluation.TopDownEvaluator` or
-        :class:`tfpose.engine.bottomup_evaluation.BottomUpEvaluator`.
+      evaluator: a :class:`tfpose.evaluation.topdown.TopDownEvaluator` or
+        :class:`tfpose.evaluation.bottomup.BottomUpEvaluator`.
       models: ``{key: model}`` to evaluate now (e.g. ``teacher``, ``student``).
       labels: ``{key: row label}`` for the table, in table order (may include ``known`` keys).
       histories: ``{phase: history}`` for the curves.

@@ -25,16 +25,14 @@ from typing import TYPE_CHECKING
 import tensorflow as tf
 
 from tfpose.codecs.heatmap import HeatmapCodec
+from tfpose.codecs.model_info import topdown_info
 from tfpose.config import DistillConfig, TrainConfig
-from tfpose.data.coco import read_coco_persons
-from tfpose.data.crowdpose import read_crowdpose_persons
-from tfpose.data.mpii import read_mpii_persons
+from tfpose.data.layouts import DatasetFiles, locate_dataset, read_persons
 from tfpose.data.records import PersonRecords
 from tfpose.data.topdown import topdown_dataset
-from tfpose.distill import Distiller
-from tfpose.engine.datasets import DatasetFiles, locate_dataset, prepared_dataset
+from tfpose.engine.distiller import Distiller
 from tfpose.engine.distribute import ConfigError
-from tfpose.engine.evaluation import TopDownEvaluator
+from tfpose.engine.flags import prepared_from_flags
 from tfpose.engine.optimizers import make_optimizer
 from tfpose.engine.run import Run
 from tfpose.engine.training import (
@@ -45,7 +43,7 @@ from tfpose.engine.training import (
     without_autograph,
 )
 from tfpose.errors import DataError
-from tfpose.inference.model_info import topdown_info
+from tfpose.evaluation.topdown import TopDownEvaluator
 from tfpose.losses.distillation import HeatmapKLDivergence
 from tfpose.losses.heatmap import AdaptiveWingLoss, HeatmapLoss
 
@@ -69,20 +67,11 @@ class TopDownData:
         return self.train.keypoint_set.num_keypoints
 
 
-def read_persons(files: DatasetFiles, ann_file, image_dir) -> PersonRecords:
-    """The persons of one split of ``files`` with the dataset's reader."""
-    if files.name == "mpii":
-        return read_mpii_persons(ann_file, image_dir)
-    if files.name == "crowdpose":
-        return read_crowdpose_persons(ann_file, image_dir)
-    return read_coco_persons(ann_file, image_dir, files.keypoint_set)
-
-
 def load_topdown_data(args) -> TopDownData:
-    """Locate and read ``--data`` (see :mod:`tfpose.engine.datasets` for the layouts), from the
+    """Locate and read ``--data`` (see :mod:`tfpose.data.layouts` for the layouts), from the
     raw files or, with ``--data-source tfds``, from the prepared dataset."""
     if getattr(args, "data_source", "raw") == "tfds":
-        train, files = prepared_dataset(args)
+        train, files = prepared_from_flags(args)
     else:
         files = locate_dataset(args.data, args.data_root,
                                synthetic_images=args.synthetic_images)
@@ -97,16 +86,18 @@ def load_topdown_data(args) -> TopDownData:
     return TopDownData(files, train, val)
 
 
-def heatmap_codec(args, *, stride: int = 4, output: str = "gaussian",
+def heatmap_codec(args, *, stride: int | None = None, output: str | None = None,
                   sigma: float | None = None) -> HeatmapCodec:
-    """The codec for ``--input-size`` with heatmaps at ``1/stride`` (sigma: the preset's)."""
+    """The codec for ``--input-size`` with heatmaps at ``1/stride`` (stride, output and sigma:
+    the preset's unless given)."""
+    stride = stride or args.preset.stride
     height, width = args.input_size
     if height % stride or width % stride:
         raise ConfigError(f"--input-size {height}x{width}: both sides must be multiples of the "
                           f"heatmap stride {stride}")
     return HeatmapCodec(input_size=(height, width), heatmap_size=(height // stride,
                                                                   width // stride),
-                        sigma=sigma or args.preset.sigma, output=output)
+                        sigma=sigma or args.preset.sigma, output=output or args.preset.output)
 
 
 def distill_config(kl_weight: float, heatmap_weight: float, temperature: float,
@@ -151,13 +142,13 @@ def fit_heatmap_model(run: Run, name: str, model: tf.keras.Model, loss: HeatmapL
                        verbose=verbose)
 
 
-def distil(run: Run, name: str, student: tf.keras.Model, teacher: tf.keras.Model,
-           data: TopDownData, codec: HeatmapCodec, config: TrainConfig,
-           distill_config: DistillConfig, evaluator: TopDownEvaluator, *,
-           heatmap_loss: HeatmapLoss | None = None, save_as: Path | None = None,
-           verbose: int | str = 1) -> PhaseResult:
+def train_student(run: Run, name: str, student: tf.keras.Model, teacher: tf.keras.Model,
+                  data: TopDownData, codec: HeatmapCodec, config: TrainConfig,
+                  distill_config: DistillConfig, evaluator: TopDownEvaluator, *,
+                  heatmap_loss: HeatmapLoss | None = None, save_as: Path | None = None,
+                  verbose: int | str = 1) -> PhaseResult:
     """Train ``student`` against the frozen ``teacher`` and the ground truth with a
-    :class:`~tfpose.distill.Distiller` (KL + ``heatmap_loss``, default AWing) as phase ``name``
+    :class:`~.distiller.Distiller` (KL + ``heatmap_loss``, default AWing) as phase ``name``
     of ``run``."""
     steps = steps_per_epoch(config, len(data.train))
     with run.strategy.scope():

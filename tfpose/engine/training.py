@@ -10,7 +10,7 @@
 3. save the deployable model (e.g. a Distiller's student) as ``save_as``.
 
 The model can be anything ``fit`` accepts together with its dataset: a plain model compiled
-with a loss on ``(image, heatmaps, weights)`` tuples, a :class:`~tfpose.distill.Distiller` or a
+with a loss on ``(image, heatmaps, weights)`` tuples, a :class:`~.distiller.Distiller` or a
 loss-owning wrapper such as :class:`tfpose.engine.bottomup_trainer.BottomUpTrainer`.
 """
 
@@ -31,9 +31,10 @@ from tfpose.engine.callbacks import (
     StopOnNonFiniteLoss,
     ValidationMetrics,
 )
-from tfpose.engine.checkpoints import RunCheckpoint, save_model_atomically
+from tfpose.engine.checkpoints import RunCheckpoint
 from tfpose.engine.optimizers import build_optimizer_state, optimizer_steps
 from tfpose.engine.run import Run
+from tfpose.runtime.keras_files import save_model_atomically
 
 log = logging.getLogger("tfpose")
 
@@ -83,8 +84,8 @@ def steps_per_epoch(config: TrainConfig, num_examples: int) -> int:
 
 
 def validation_of(evaluator) -> Validation:
-    """Per-epoch validation with an evaluator (:class:`tfpose.engine.evaluation.
-    TopDownEvaluator` or :class:`tfpose.engine.bottomup_evaluation.BottomUpEvaluator`), without
+    """Per-epoch validation with an evaluator (:class:`tfpose.evaluation.topdown.
+    TopDownEvaluator` or :class:`tfpose.evaluation.bottomup.BottomUpEvaluator`), without
     the flip test (half the cost); logs the evaluator's ``reported`` metrics as ``val_<name>``."""
 
     def evaluate(model):
@@ -100,7 +101,8 @@ def without_autograph(model: tf.keras.Model) -> tf.keras.Model:
     AutoGraph converts every layer's ``call`` inside a traced step; for Larq's layers that
     dominates the first step (tiny BiHRNet stage 1 at 96x64, 2 CPU cores: first 5 steps 75 s ->
     29 s; tiny HRNet 30 s -> 12 s). Our models have no data-dependent Python control flow, so
-    nothing needs converting. (The Distiller and the bottom-up trainer do this in their class.)
+    nothing needs converting. (The trainers' base, :class:`.trainer.WrapperTrainer`, does this
+    itself.)
     """
     for name in ("train_step", "test_step", "predict_step"):
         setattr(model, name, tf.autograph.experimental.do_not_convert(getattr(model, name)))
@@ -134,7 +136,7 @@ def train_phase(run: Run, name: str, model: tf.keras.Model,
       deployable: the model to validate and save (default ``model``).
       validation: per-epoch validation; None for none (no best model either).
       save_as: where to save the trained deployable model (``.keras``), or None.
-      info: :class:`~tfpose.inference.model_info.ModelInfo` saved inside the ``.keras`` files
+      info: :class:`~tfpose.codecs.model_info.ModelInfo` saved inside the ``.keras`` files
         (final and best model), so that they can be used without repeating the codec.
       verbose: Keras ``fit`` verbosity (1: progress bar).
     Returns:

@@ -1,7 +1,7 @@
 """Bottom-up codec check: the AP a perfect LitePose-style model would get with our grouping.
 
 For every image of a COCO-format file, the whole image is fitted into the model input
-(:func:`tfpose.data.transforms.whole_image_center_size` + :func:`~tfpose.data.transforms.
+(:func:`tfpose.codecs.geometry.whole_image_center_size` + :func:`~tfpose.codecs.geometry.
 affine_matrix`, as training and inference do), its persons are encoded with
 :meth:`BottomUpCodec.encode`, and *ideal* model outputs are built from the targets:
 
@@ -27,9 +27,9 @@ from scipy import ndimage
 from scipy.optimize import linear_sum_assignment
 from tqdm import tqdm
 
+from tfpose.codecs import geometry
 from tfpose.codecs.associative_embedding import BottomUpCodec, coco_results
 from tfpose.data import coco as coco_reader
-from tfpose.data import transforms
 from tfpose.evaluation.coco import evaluate_keypoints
 from tfpose.evaluation.codec_check import DATASETS
 from tfpose.evaluation.crowdpose import evaluate_crowdpose
@@ -40,9 +40,9 @@ def to_input(keypoints, image_size, input_size) -> np.ndarray:
     """``[P, K, 3]`` image keypoints -> model-input pixels (visibility kept) for a whole image
     of ``(H, W)`` ``image_size`` fitted into ``input_size``."""
     keypoints = np.asarray(keypoints, np.float32)
-    center, size = transforms.whole_image_center_size(image_size, input_size)
-    matrix = transforms.affine_matrix(center, size, 0.0, input_size)
-    points = transforms.apply_affine(matrix, keypoints[..., :2].reshape(-1, 2)).numpy()
+    center, size = geometry.whole_image_center_size(image_size, input_size)
+    matrix = geometry.affine_matrix(center, size, 0.0, input_size)
+    points = geometry.apply_affine(matrix, keypoints[..., :2].reshape(-1, 2)).numpy()
     return np.concatenate([points.reshape(keypoints.shape[:-1] + (2,)), keypoints[..., 2:]], -1)
 
 

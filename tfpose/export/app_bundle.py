@@ -18,9 +18,9 @@ import shutil
 import sys
 from pathlib import Path
 
+from tfpose.codecs.model_info import read_tflite_info
 from tfpose.errors import DataError
-from tfpose.export.flatbuffer import op_histogram
-from tfpose.inference.model_info import read_tflite_info
+from tfpose.runtime.flatbuffer import op_histogram
 
 APP_KEYPOINTS = "coco"
 

@@ -25,7 +25,7 @@
   int8 files output dequantised heatmaps and the app decodes them (the codec's decoders, or the
   Android demo's port of them).
 
-Every file carries its :class:`~tfpose.inference.model_info.ModelInfo` as TFLite metadata.
+Every file carries its :class:`~tfpose.codecs.model_info.ModelInfo` as TFLite metadata.
 :func:`conversion_report` describes a flatbuffer: op histogram, size, binary share, inputs and
 outputs with shapes, types and quantisation parameters.
 """
@@ -40,24 +40,19 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from tfpose.codecs.model_info import ModelInfo, attach_to_tflite
 from tfpose.errors import first_line
 from tfpose.export.decoder import with_decoder
-from tfpose.export.flatbuffer import (
+from tfpose.export.folding import rprelu_shifts_folded
+from tfpose.export.lce import ConversionError, convert_to_lce, lce_report, save_inference_graph
+from tfpose.layers.binary import binary_layers
+from tfpose.models.summary import model_summary
+from tfpose.runtime.flatbuffer import (
     io_details,
     op_histogram,
     operators,
     order_outputs_by_signature,
 )
-from tfpose.export.folding import rprelu_shifts_folded
-from tfpose.export.lce import (
-    ConversionError,
-    binary_layers,
-    convert_to_lce,
-    lce_report,
-    save_inference_graph,
-)
-from tfpose.inference.model_info import ModelInfo, attach_to_tflite
-from tfpose.models.summary import model_summary
 
 QUANTIZATIONS = ("fp32", "fp16", "int8")
 # Op counts that say "binary" in a report; float convs are everything else that multiplies.
@@ -134,7 +129,7 @@ def _convert(model, info, quantization, decoder, representative, target, full_in
         if info.kind != "topdown":
             raise ConversionError(f"--with-decoder bakes the top-down heatmap decoder into the "
                                   f"graph; {model.name} is {info.kind} (its grouping runs on the "
-                                  "host: tfpose.codecs.associative_embedding)")
+                                  "host: tfpose.codecs.grouping)")
         try:
             deployed = with_decoder(model, info.heatmap_codec())
         except ValueError as e:

@@ -4,7 +4,7 @@
 HeatmapCodec`: argmax, then a quarter pixel toward the higher neighbour on each axis, none on the
 border; scores are the activated peak values) written in ops every TFLite runtime has (one-hot
 masks and sums instead of gathers), followed by the map from heatmap to input pixels
-``x_in = (x_heatmap + 0.5) * stride - 0.5`` (:mod:`tfpose.data.transforms`). DARK needs a blur
+``x_in = (x_heatmap + 0.5) * stride - 0.5`` (:mod:`tfpose.codecs.geometry`). DARK needs a blur
 and a log around the peak per joint; the quarter step keeps the graph small and its gap to DARK
 is a fraction of a heatmap pixel (README, codec upper bound).
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tfpose.codecs import geometry
 from tfpose.codecs.heatmap import HeatmapCodec
-from tfpose.data import transforms
 from tfpose.inference.images import crop_box
 from tfpose.keypoints import COCO_17, KEYPOINT_SETS
 
@@ -102,7 +102,7 @@ def decoding() -> dict[str, str]:
         maps = _heatmaps(codec, rng)
         raw = maps if output == "gaussian" else np.log(
             np.clip(maps, 1e-4, 1 - 1e-4) / (1 - np.clip(maps, 1e-4, 1 - 1e-4)))
-        center, size = transforms.whole_image_center_size(frame_size, codec.input_size)
+        center, size = geometry.whole_image_center_size(frame_size, codec.input_size)
         sections = {"output_is_sigmoid": np.asarray([int(output == "sigmoid")], np.int64),
                     "input_size": np.asarray(codec.input_size, np.int64),
                     "frame_size": np.asarray(frame_size, np.int64), "raw": raw}

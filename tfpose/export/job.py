@@ -7,7 +7,7 @@
 2. Model inputs from ``--data`` (default the bundled synthetic figures): training inputs
    calibrate int8, validation inputs (plus the photos of ``images_dir``) check parity.
 3. :func:`tfpose.export.convert.convert`, then parity of the file against the Keras model on
-   the host (:class:`~tfpose.export.lce.LCEInterpreterRunner`; stated tolerances in
+   the host (:class:`~tfpose.runtime.interpreter.LCEInterpreterRunner`; stated tolerances in
    :data:`tfpose.export.parity.TOLERANCES`).
 4. ``OUT.tflite`` and ``OUT.json`` (the report), each written through a temporary file.
    A file that misses its parity tolerance is still written (to inspect), and the job raises
@@ -23,21 +23,20 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from tfpose.codecs.model_info import ModelInfo, guess_info, read_keras_info, zoo_info
 from tfpose.data.bottomup import bottomup_dataset
 from tfpose.data.image_records import read_coco_images
+from tfpose.data.layouts import SYNTHETIC_IMAGES, locate_dataset, read_persons
 from tfpose.data.topdown import topdown_dataset
-from tfpose.engine.checkpoints import load_keras_model
-from tfpose.engine.datasets import SYNTHETIC_IMAGES, locate_dataset
 from tfpose.engine.run import default_model_path
-from tfpose.engine.topdown import read_persons
 from tfpose.errors import DataError, TfposeError
 from tfpose.export.convert import Conversion, convert, is_binary_model
-from tfpose.export.lce import LCEInterpreterRunner
 from tfpose.export.parity import TOLERANCES, judge, output_parity, rounding_sensitivity
 from tfpose.files import write_bytes_atomically, write_json_atomically
 from tfpose.inference.images import crop_box, list_images, read_rgb
-from tfpose.inference.model_info import ModelInfo, guess_info, read_keras_info, zoo_info
-from tfpose.models.zoo import MODELS, create, entry
+from tfpose.models.zoo import MODELS, create
+from tfpose.runtime.interpreter import LCEInterpreterRunner
+from tfpose.runtime.keras_files import load_keras_model
 
 log = logging.getLogger("tfpose")
 
@@ -75,7 +74,7 @@ def load_source(model: str | None, input_size=None) -> Source:
                         f"{', '.join(MODELS)})")
     keras_model = create(model, input_size=input_size)
     stand_in_weights(keras_model)
-    info = zoo_info(keras_model, entry(model).output, source=model)
+    info = zoo_info(keras_model, model, source=model)  # output and sigma: the model's preset
     return Source(keras_model, info.replace(model=model), None, model)
 
 

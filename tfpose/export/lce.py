@@ -29,7 +29,6 @@ complete path segments of the op's tensor names; what stays ambiguous is reporte
 from __future__ import annotations
 
 import logging
-import platform
 import tempfile
 from collections import defaultdict
 
@@ -40,20 +39,18 @@ from flatbuffers import flexbuffers
 from tensorflow.lite.python import schema_py_generated as schema_fb
 
 from tfpose.errors import TfposeError, first_line
-from tfpose.export.flatbuffer import (
-    io_details,
+from tfpose.layers.binary import binary_layers
+from tfpose.runtime.flatbuffer import (
     op_histogram,
     op_name,
     operators,
     order_outputs_by_signature,
-    strided_past_kernel_same_convs,
 )
 
 log = logging.getLogger("tfpose")
 
 _INPUT_SIGNS = (lq.quantizers.SteSign, lq.quantizers.ApproxSign, lq.quantizers.SwishSign)
 _KERNEL_SIGNS = (*_INPUT_SIGNS, lq.quantizers.MagnitudeAwareSign)
-_WEIGHT_QUANTIZERS = ("kernel_quantizer", "depthwise_quantizer", "pointwise_quantizer")
 
 
 class ConversionError(TfposeError):
@@ -116,13 +113,6 @@ def _is_sign(quantizer, accepted) -> bool:
     return quantizer is lq.math.sign or isinstance(quantizer, accepted)
 
 
-def is_binary_meant(layer) -> bool:
-    """A larq layer with a weight quantizer: its author meant it to run binary."""
-    return isinstance(layer, lq.layers_base.BaseLayer) and any(
-        getattr(layer, attr, None) is not None for attr in _WEIGHT_QUANTIZERS
-    )
-
-
 def binarisable_problems(layer) -> list[str]:
     """Reasons (verified with LCE 0.16) why ``layer`` will not become an ``LceBconv2d``."""
     if not isinstance(layer, lq.layers.QuantConv2D):
@@ -160,17 +150,6 @@ def performance_notes(layer) -> list[str]:
     if layer.filters % 8:
         notes.append(f"{layer.filters} output channels: LCE computes 8 at a time")
     return notes
-
-
-def binary_layers(model) -> list[tuple[str, tf.keras.layers.Layer]]:
-    """(path, layer) of binary-meant layers, recursing into nested models."""
-    found = []
-    for layer in model.layers:
-        if isinstance(layer, tf.keras.Model):
-            found += [(f"{layer.name}/{path}", sub) for path, sub in binary_layers(layer)]
-        elif is_binary_meant(layer):
-            found.append((layer.name, layer))
-    return found
 
 
 def _sign_key(negative: np.ndarray) -> tuple:
@@ -389,98 +368,3 @@ def lce_report(model: tf.keras.Model, flatbuffer: bytes | None = None) -> dict:
         "not_binarised": not_binarised, "advice": advice,
         "convs": rows, "conv_totals": conv_totals(rows),
     }
-
-
-def host_interpreter(flatbuffer: bytes, threads: int = 1, *, use_indirect_bgemm: bool = True,
-                     use_xnnpack: bool = True):
-    """LCE's interpreter for any ``.tflite`` (its custom ops or stock ones), set up as phones run
-    it: float ops under XNNPACK (LCE's published Pixel / RPi figures were measured with XNNPACK,
-    REFERENCE; it leaves LCE's custom ops to LCE) and binary convolutions with indirect BGEMM
-    (on x86 LCE's default binary path is about 7x slower). ``threads`` is every kernel's thread
-    count; LCE's binary kernels on x86 do not get faster with more (:func:`host_kernels`).
-
-    A file with a ``SAME`` conv strided past its kernel runs without XNNPACK, which computes
-    those wrongly (:func:`tfpose.export.flatbuffer.strided_past_kernel_same_convs`), with a
-    warning naming the first.
-    """
-    from larq_compute_engine.tflite.python.interpreter import Interpreter
-
-    miscomputed = strided_past_kernel_same_convs(flatbuffer) if use_xnnpack else []
-    if miscomputed:
-        log.warning("XNNPACK off for this file: it computes a SAME conv strided past its kernel "
-                    "wrongly (%s%s)", miscomputed[0],
-                    f" and {len(miscomputed) - 1} more" if len(miscomputed) > 1 else "")
-    return Interpreter(flatbuffer, num_threads=threads, use_reference_bconv=False,
-                       use_indirect_bgemm=use_indirect_bgemm,
-                       use_xnnpack=use_xnnpack and not miscomputed)
-
-
-def host_kernels(binary: bool, xnnpack: bool = True) -> str:
-    """The label of how :func:`host_interpreter` runs a file on this machine, for every figure
-    (``xnnpack=False``: a file it runs without XNNPACK)."""
-    floats = "XNNPACK" if xnnpack else "TFLite builtin kernels"
-    if not binary:
-        return floats
-    one_thread = ", 1 thread on x86" if platform.machine() in ("x86_64", "AMD64") else ""
-    return f"LCE indirect BGEMM{one_thread} + {floats}"
-
-
-class LCEInterpreterRunner:
-    """Runs any ``.tflite`` (LCE's custom ops or stock ones) on the host with LCE's interpreter.
-
-    Inputs are float32 images whatever the file's input type: quantised (uint8 / int8) inputs
-    are quantised here with the file's scale and zero point, and quantised outputs dequantised,
-    so callers always see float32. ``Interpreter.predict`` loops over the leading batch axis
-    (converted models have batch 1). The defaults are :func:`host_interpreter`'s.
-    """
-
-    def __init__(self, flatbuffer: bytes, num_threads: int = 1, use_indirect_bgemm: bool = True,
-                 use_xnnpack: bool = True):
-        self.interpreter = host_interpreter(flatbuffer, num_threads,
-                                            use_indirect_bgemm=use_indirect_bgemm,
-                                            use_xnnpack=use_xnnpack)
-        details = io_details(flatbuffer)
-        self.inputs, self.outputs = details["inputs"], details["outputs"]
-
-    def predict(self, inputs):
-        """Batch ``[B, ...]`` array (list of arrays for several inputs) -> array or list."""
-        arrays = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
-        shapes = self.interpreter.input_shapes
-        if len(arrays) != len(shapes):
-            raise ValueError(f"model takes {len(shapes)} input(s), got {len(arrays)}")
-        arrays = [np.asarray(a, dtype=np.float32) for a in arrays]
-        for array, shape in zip(arrays, shapes, strict=True):
-            if array.ndim != len(shape) or array.shape[1:] != tuple(shape[1:]) or not len(array):
-                raise ValueError(f"expected a batch of shape (B>0, {tuple(shape[1:])}), "
-                                 f"got {array.shape}")
-        arrays = [_quantize(a, d) for a, d in zip(arrays, self.inputs, strict=True)]
-        outputs = self.interpreter.predict(arrays if len(arrays) > 1 else arrays[0])
-        if isinstance(outputs, list):
-            return [_dequantize(o, d) for o, d in zip(outputs, self.outputs, strict=True)]
-        return _dequantize(outputs, self.outputs[0])
-
-    __call__ = predict
-
-
-_INTEGER_TYPES = {"uint8": np.uint8, "int8": np.int8}
-
-
-def _quantize(array: np.ndarray, detail: dict) -> np.ndarray:
-    if detail["dtype"] not in _INTEGER_TYPES:
-        return array
-    dtype = _INTEGER_TYPES[detail["dtype"]]
-    info = np.iinfo(dtype)
-    q = np.round(array / detail["scale"][0] + detail["zero_point"][0])
-    return np.clip(q, info.min, info.max).astype(dtype)
-
-
-def _dequantize(array: np.ndarray, detail: dict) -> np.ndarray:
-    if detail["dtype"] not in _INTEGER_TYPES:
-        return array
-    return ((array.astype(np.float32) - detail["zero_point"][0])
-            * np.float32(detail["scale"][0])).astype(np.float32)
-
-
-def run_lce(flatbuffer: bytes, inputs, num_threads: int = 1, use_indirect_bgemm: bool = True):
-    """One-off :class:`LCEInterpreterRunner` prediction over a batch."""
-    return LCEInterpreterRunner(flatbuffer, num_threads, use_indirect_bgemm).predict(inputs)

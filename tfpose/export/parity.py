@@ -132,7 +132,7 @@ TOLERANCES = {
 
 def output_parity(reference, candidate, info) -> dict:
     """:func:`heatmap_parity` of a model's outputs of any kind described by ``info``
-    (:class:`tfpose.inference.model_info.ModelInfo`): top-down heatmaps, bottom-up outputs
+    (:class:`tfpose.codecs.model_info.ModelInfo`): top-down heatmaps, bottom-up outputs
     (heatmap channels of every stride; the worst figures), or in-graph decoded keypoints
     ``[N, K, 3]`` (agreement within one heatmap pixel's worth of input pixels)."""
     if info.decoded:

@@ -1,9 +1,9 @@
 """Images in and out of a model at inference time, with the training pipeline's geometry.
 
-A model input is cut from an image by the library's one affine (:mod:`tfpose.data.transforms`):
+A model input is cut from an image by the library's one affine (:mod:`tfpose.codecs.geometry`):
 around a person's box (top-down; the box grown to the model's aspect ratio and padded 1.25, as
 in training and evaluation) or around the whole image (top-down without boxes, bottom-up). The
-warp is the pipeline's own (:func:`tfpose.data.transforms.warp_image`), so an image seen at
+warp is the pipeline's own (:func:`tfpose.codecs.geometry.warp_image`), so an image seen at
 inference is sampled exactly as the validation pipeline samples it.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tfpose.codecs import geometry
 from tfpose.codecs.heatmap import HeatmapCodec
-from tfpose.data import transforms
 from tfpose.errors import DataError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -50,12 +50,12 @@ def crop_box(image: np.ndarray, input_size, box=None, padding: float = 1.25):
     """
     height, width = input_size
     if box is None:
-        center, size = transforms.whole_image_center_size(image.shape[:2], input_size)
+        center, size = geometry.whole_image_center_size(image.shape[:2], input_size)
     else:
-        center, size = transforms.box_to_center_size(np.asarray(box, np.float32),
+        center, size = geometry.box_to_center_size(np.asarray(box, np.float32),
                                                      width / height, padding)
-    matrix = transforms.affine_matrix(center, size, 0.0, input_size)
-    crop = transforms.warp_image(image, matrix, input_size).numpy()
+    matrix = geometry.affine_matrix(center, size, 0.0, input_size)
+    crop = geometry.warp_image(image, matrix, input_size).numpy()
     return crop, matrix.numpy()
 
 
@@ -67,6 +67,6 @@ def topdown_crop(image: np.ndarray, codec: HeatmapCodec, box=None):
 def to_image(points: np.ndarray, image_to_input: np.ndarray) -> np.ndarray:
     """``[..., K, 2+]`` input-pixel points -> image pixels (extra columns kept)."""
     points = np.asarray(points, np.float32)
-    inverse = transforms.invert_affine(image_to_input)
-    xy = transforms.apply_affine(inverse, points[..., :2]).numpy()
+    inverse = geometry.invert_affine(image_to_input)
+    xy = geometry.apply_affine(inverse, points[..., :2]).numpy()
     return np.concatenate([xy, points[..., 2:]], axis=-1)

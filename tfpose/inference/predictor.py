@@ -1,11 +1,9 @@
 """One predictor over every model file tfpose writes: ``.keras`` or ``.tflite``, top-down or
 bottom-up, heatmaps or in-graph decoded keypoints.
 
-:func:`load_model_file` gives a :class:`LoadedModel`: a function from a batch of model inputs
-(``[B, H, W, 3]`` float32 RGB 0-255) to raw outputs, plus the model's
-:class:`~tfpose.inference.model_info.ModelInfo`. ``.tflite`` files run in LCE's host interpreter
-(:class:`tfpose.export.lce.LCEInterpreterRunner`: LCE's binary kernels with indirect BGEMM,
-float ops under XNNPACK), which also runs stock TFLite files.
+A file is loaded by :func:`tfpose.runtime.loading.load_model_file` (a
+:class:`~tfpose.runtime.loading.LoadedModel`: a function from a batch of model inputs to raw
+outputs, plus the model's :class:`~tfpose.codecs.model_info.ModelInfo`).
 
 :class:`PosePredictor` turns an image (and, for top-down models, person boxes) into persons in
 image pixels: crops through the library's affine, the model, the codec's decoder (or the
@@ -14,98 +12,21 @@ decoded output), the inverse affine; optionally with the flip test.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from tfpose.engine.bottomup_evaluation import as_runner
-from tfpose.engine.checkpoints import load_keras_model
 from tfpose.errors import DataError
-from tfpose.export.flatbuffer import io_details, op_histogram, strided_past_kernel_same_convs
-from tfpose.inference.images import crop_box, to_image
-from tfpose.inference.model_info import (
-    ModelInfo,
-    guess_from_shapes,
-    guess_info,
-    read_keras_info,
-    read_tflite_info,
-)
-
-BINARY_OPS = ("LceBconv2d",)
-
-
-@dataclass
-class LoadedModel:
-    """A model file ready to run.
-
-    Attributes:
-      run: ``[B, H, W, 3]`` float32 inputs -> list of ``[B, ...]`` float32 outputs.
-      info: how to decode the outputs.
-      path: the file.
-      format: ``"keras"`` or ``"tflite"``.
-      binary: whether it has binary layers (LCE ops in a ``.tflite``).
-      kernels: how it runs on this host, e.g. ``"Keras (TensorFlow)"``, ``"XNNPACK"``.
-    """
-
-    run: Callable[[np.ndarray], list]
-    info: ModelInfo
-    path: Path
-    format: str
-    binary: bool
-    kernels: str
-
-
-def load_model_file(path, *, threads: int = 1) -> LoadedModel:
-    """Load a ``.keras`` or ``.tflite`` model (``threads``: interpreter threads, tflite only)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(path, "model file not found")
-    if path.suffix == ".tflite":
-        return _load_tflite(path, threads)
-    if path.suffix != ".keras":
-        raise DataError(path, "expected a .keras model or a .tflite flatbuffer")
-    info = read_keras_info(path)
-    try:
-        model = load_keras_model(path)
-    except (ValueError, OSError, KeyError) as e:
-        raise DataError(path, f"cannot load the model: {e}") from None
-    from tfpose.export.lce import binary_layers
-
-    return LoadedModel(as_runner(model), info or guess_info(model, path), path, "keras",
-                       bool(binary_layers(model)), "Keras (TensorFlow, host)")
-
-
-def _load_tflite(path: Path, threads: int) -> LoadedModel:
-    from tfpose.export.lce import LCEInterpreterRunner, host_kernels
-
-    flatbuffer = path.read_bytes()
-    info = read_tflite_info(flatbuffer, path)
-    try:
-        details = io_details(flatbuffer)
-        binary = any(op in op_histogram(flatbuffer) for op in BINARY_OPS)
-    except Exception as e:  # flatbuffers raises plain errors on garbage
-        raise DataError(path, f"not a readable .tflite flatbuffer ({type(e).__name__})") from None
-    if info is None:
-        shapes = [d["shape"][1:] for d in details["outputs"]]
-        info = guess_from_shapes(details["inputs"][0]["shape"][1:3], shapes, path.stem, path)
-    try:
-        runner = LCEInterpreterRunner(flatbuffer, num_threads=threads)
-    except (RuntimeError, ValueError) as e:
-        raise DataError(path, f"the interpreter cannot load it: {e}") from None
-    kernels = host_kernels(binary, xnnpack=not strided_past_kernel_same_convs(flatbuffer))
-
-    def run(images):
-        outputs = runner(images)
-        return outputs if isinstance(outputs, list) else [outputs]
-
-    return LoadedModel(run, info, path, "tflite", binary, f"{kernels}, {threads} thread(s)")
+from tfpose.inference.images import crop_box, read_rgb, to_image
+from tfpose.runtime.loading import LoadedModel
 
 
 @dataclass
 class Person:
-    """One person: ``keypoints [K, 3]`` (x, y, score) in image pixels, its score and box."""
+    """One person: ``keypoints [K, 3]`` (x, y, score) in image pixels, its score and its box
+    ``(x, y, w, h)``: the box it was cropped from (top-down; the whole image when no box was
+    given), or the box around its keypoints (bottom-up)."""
 
     keypoints: np.ndarray
     score: float
@@ -137,6 +58,14 @@ class PosePredictor:
     def top_down(self) -> bool:
         return self.info.kind == "topdown"
 
+    def predict(self, image, boxes=None, box_scores=None) -> list[Person]:
+        """Persons in ``image``: an RGB uint8 array or the path of an image file (a missing or
+        unreadable file is a DataError naming it); ``boxes`` and ``box_scores`` as in
+        :meth:`__call__`."""
+        if isinstance(image, str | os.PathLike):
+            image = read_rgb(image)
+        return self(np.asarray(image), boxes, box_scores)
+
     def __call__(self, image: np.ndarray, boxes=None, box_scores=None) -> list[Person]:
         """Persons in ``image`` (uint8 RGB). Top-down: one per box ``(x, y, w, h)`` (None: the
         whole image is one person); bottom-up: every person found (boxes are not used)."""
@@ -152,8 +81,9 @@ class PosePredictor:
         for keypoints, matrix, box, box_score in zip(points, matrices, boxes, scores,
                                                      strict=True):
             keypoints = to_image(keypoints, matrix)
+            box = (0.0, 0.0, float(image.shape[1]), float(image.shape[0])) if box is None else box
             persons.append(Person(keypoints, float(keypoints[:, 2].mean() * box_score),
-                                  None if box is None else tuple(float(v) for v in box)))
+                                  tuple(float(v) for v in box)))
         return persons
 
     def _keypoints(self, crops: np.ndarray) -> np.ndarray:
@@ -181,4 +111,13 @@ class PosePredictor:
         (keypoints, scores), = codec.decode(outputs, [image.shape[:2]],
                                             keypoint_set=self.info.keypoint_set,
                                             flipped_outputs=flipped)
-        return [Person(k, float(s)) for k, s in zip(keypoints, scores, strict=True)]
+        return [Person(k, float(s), _keypoint_box(k))
+                for k, s in zip(keypoints, scores, strict=True)]
+
+
+def _keypoint_box(keypoints: np.ndarray) -> tuple[float, float, float, float]:
+    """``(x, y, w, h)`` around a bottom-up person's keypoints with a positive score (all of them
+    when none has one)."""
+    found = keypoints[keypoints[:, 2] > 0] if (keypoints[:, 2] > 0).any() else keypoints
+    low, high = found[:, :2].min(axis=0), found[:, :2].max(axis=0)
+    return (float(low[0]), float(low[1]), float(high[0] - low[0]), float(high[1] - low[1]))

@@ -21,6 +21,9 @@ import tensorflow as tf
 
 from tfpose.layers.common import PACKAGE
 
+# A larq layer with one of these set quantizes its weights (binary_layers).
+WEIGHT_QUANTIZERS = ("kernel_quantizer", "depthwise_quantizer", "pointwise_quantizer")
+
 
 @dataclass(frozen=True)
 class QuantPolicy:
@@ -138,3 +141,21 @@ def activation(x, policy: QuantPolicy, name: str):
     if policy.activation == "none":
         return x
     raise ValueError(f"unknown binary-unit activation {policy.activation!r}")
+
+
+def is_binary_meant(layer) -> bool:
+    """A larq layer with a weight quantizer: its author meant it to run binary."""
+    return isinstance(layer, lq.layers_base.BaseLayer) and any(
+        getattr(layer, attr, None) is not None for attr in WEIGHT_QUANTIZERS
+    )
+
+
+def binary_layers(model) -> list[tuple[str, tf.keras.layers.Layer]]:
+    """(path, layer) of binary-meant layers, recursing into nested models."""
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, tf.keras.Model):
+            found += [(f"{layer.name}/{path}", sub) for path, sub in binary_layers(layer)]
+        elif is_binary_meant(layer):
+            found.append((layer.name, layer))
+    return found

@@ -31,7 +31,7 @@ an example's heatmaps falls with log-log slope -1.10 from T = 0.03 to 0.1 and -1
 2-5; ``tests/losses/test_distillation.py`` checks both regimes on a codec heatmap). So the
 factor does not apply here and is off by default (``scale_by_t2=True`` restores it, e.g. for
 logits at T >= 1). Because the pull grows as 1/T, scale ``kl_weight`` with ``T`` when changing
-``T`` (0.1 at T = 0.2) to keep the balance, or watch :class:`~tfpose.distill.Distiller`'s
+``T`` (0.1 at T = 0.2) to keep the balance, or watch :class:`~tfpose.engine.distiller.Distiller`'s
 ``kl_grad_share``.
 
 **Weights.** The two weights balance the terms' *gradients* at the student's heatmaps, not their
@@ -66,7 +66,7 @@ class HeatmapKLDivergence(HeatmapLoss):
 
     * ``y_true``: ``[B, H, W, K]`` teacher outputs (raw heatmaps or logits);
     * ``y_pred``: ``[B, H, W, K]`` student outputs, same kind;
-    * ``sample_weight``: optional ``[B, K]`` per-keypoint weights (:class:`tfpose.distill.
+    * ``sample_weight``: optional ``[B, K]`` per-keypoint weights (:class:`tfpose.engine.distiller.
       Distiller` passes none: the teacher's belief about an unlabelled joint is worth copying).
 
     :meth:`call` gives ``[B, K]``; the default reduction averages over keypoints and batch.

@@ -24,19 +24,18 @@ import tensorflow as tf
 
 from tfpose.codecs.associative_embedding import BottomUpCodec
 from tfpose.codecs.heatmap import HeatmapCodec
-from tfpose.engine.checkpoints import load_keras_model, save_model_atomically
-from tfpose.errors import DataError
-from tfpose.inference.model_info import (
+from tfpose.codecs.model_info import (
     ModelInfo,
     bottomup_info,
-    read_keras_info,
     topdown_info,
     zoo_info,
 )
+from tfpose.errors import DataError
 from tfpose.keypoints import KEYPOINT_SETS
 from tfpose.layers.common import NORMALIZE, RGB_MEAN, RGB_STD, with_input_normalization
 from tfpose.models.litepose import VARIANTS
 from tfpose.models.zoo import MODELS, create, entry
+from tfpose.runtime.keras_files import load_keras_file, save_model_atomically
 from tfpose.weights.keymaps import KeyMap, keymap_for
 from tfpose.weights.layouts import Layout, recognise
 from tfpose.weights.reading import read_state_dict
@@ -155,13 +154,7 @@ def read_starting_point(path, model_name: str) -> StartingPoint:
         checkpoint = read_checkpoint(path)
         check_fits(model_name, checkpoint)
         return StartingPoint(path, checkpoint, model_options=checkpoint.layout.model_options)
-    if not path.is_file():
-        raise DataError(path, "model file not found")
-    info = read_keras_info(path)
-    try:
-        saved = load_keras_model(path)
-    except (ValueError, OSError, KeyError) as e:
-        raise DataError(path, f"cannot load the model: {e}") from None
+    saved, info = load_keras_file(path)
     options = ((info.extra.get("weights") or {}).get("model_options") or {}) if info else {}
     return StartingPoint(path, saved=saved, model_options=options)
 
@@ -241,15 +234,18 @@ def _num_keypoints(checkpoint: Checkpoint, requested: int | None, model_name: st
 
 def _info(model: tf.keras.Model, model_name: str, checkpoint: Checkpoint) -> ModelInfo:
     """A pose checkpoint's codec is its authors' (Gaussian targets, sigma 2 at 64x48, at 1/4;
-    LitePose: 1/4 and 1/2, sigma 2); an initialised backbone gets the zoo model's defaults."""
+    LitePose: its published preset's, 1/4 and 1/2, sigma 2); an initialised backbone gets the zoo
+    model's defaults (its preset's)."""
     weights = {"layout": checkpoint.layout.name, "source": checkpoint.layout.source,
                "checkpoint": checkpoint.path.name,
                "model_options": checkpoint.layout.model_options}
     height, width = (int(v) for v in model.input_shape[1:3])
     if not checkpoint.layout.whole:
-        info = zoo_info(model, entry(model_name).output, source=checkpoint.path)
+        info = zoo_info(model, model_name, source=checkpoint.path)
     elif checkpoint.layout.architecture == "litepose":
-        codec = BottomUpCodec(input_size=(height, width), strides=(4, 2), sigma=2.0)
+        preset = entry(model_name).preset
+        codec = BottomUpCodec(input_size=(height, width), strides=preset.strides,
+                              sigma=preset.sigma)
         info = bottomup_info(codec, _keypoint_set(model.outputs[1].shape[-1], checkpoint),
                              model.name)
     else:

@@ -14,7 +14,9 @@ from tfpose.data.prepared.reading import (
     materialise_validation,
     open_split,
     prepare,
+    prepared_dataset,
 )
 
 __all__ = ["BUILDERS", "PreparedSplit", "dataset_builder", "default_data_dir",
-           "materialise_validation", "open_split", "pose_features", "prepare"]
+           "materialise_validation", "open_split", "pose_features", "prepare",
+           "prepared_dataset"]

@@ -1,7 +1,7 @@
 """TensorFlow Datasets builders of the pose datasets: sharded TFRecords, one example per image.
 
 Each builder turns a dataset in its official layout (the layouts of
-:mod:`tfpose.engine.datasets`) into a ``train`` and a ``validation`` split. The examples are made
+:mod:`tfpose.data.layouts`) into a ``train`` and a ``validation`` split. The examples are made
 by the raw-file readers themselves (:func:`tfpose.data.coco.read_coco_persons`,
 :func:`tfpose.data.image_records.read_coco_images`, :func:`tfpose.data.mpii.read_mpii_persons`),
 so a prepared dataset holds exactly what the raw pipelines read: the same persons, boxes,
@@ -39,10 +39,9 @@ from PIL import Image
 
 from tfpose.data.coco import load_coco, read_coco_persons
 from tfpose.data.image_records import read_coco_images
-from tfpose.data.mpii import read_mpii_persons
-from tfpose.engine.datasets import LAYOUTS, DatasetFiles, locate_dataset
+from tfpose.data.layouts import LAYOUTS, DatasetFiles, locate_dataset
+from tfpose.data.mpii import load_ground_truth_mat, read_mpii_persons
 from tfpose.errors import DataError
-from tfpose.evaluation.mpii import load_ground_truth_mat
 from tfpose.keypoints import COCO_17, CROWDPOSE_14, MPII_16, KeypointSet
 
 VERSION = "1.0.0"
@@ -83,7 +82,7 @@ class _PoseBuilder(tfds.core.GeneratorBasedBuilder):
 
     VERSION = tfds.core.Version(VERSION)
     RELEASE_NOTES = {"1.0.0": "Images, boxes, keypoints, visibility, ignore masks, ground truth."}
-    DATASET = ""  # the name in tfpose.engine.datasets
+    DATASET = ""  # the name in tfpose.data.layouts
     KEYPOINTS: KeypointSet = COCO_17
 
     def _info(self) -> tfds.core.DatasetInfo:

@@ -27,13 +27,14 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from tfpose.data.bundled import cache_dir, make_folder_once
+from tfpose.data.bundled import cache_dir
 from tfpose.data.image_records import ImageRecords
+from tfpose.data.layouts import LAYOUTS, SYNTHETIC_IMAGES, DatasetFiles
+from tfpose.data.mpii import MPIIGroundTruth, save_ground_truth_mat
 from tfpose.data.prepared.builders import BUILDERS, VERSION, SyntheticConfig
 from tfpose.data.records import PersonRecords
-from tfpose.engine.datasets import LAYOUTS, DatasetFiles
 from tfpose.errors import DataError
-from tfpose.evaluation.mpii import MPIIGroundTruth, save_ground_truth_mat
+from tfpose.files import make_folder_once
 from tfpose.keypoints import get_keypoint_set
 
 log = logging.getLogger("tfpose")
@@ -259,3 +260,28 @@ def _write_official_files(split: PreparedSplit, dataset: str, folder: Path) -> N
         coco = {"images": images, "annotations": annotations,
                 "categories": split.builder.info.metadata["categories"]}
         (folder / "annotations.json").write_text(json.dumps(coco), encoding="utf-8")
+
+
+def prepared_dataset(name: str, data_dir, *, data_root=None,
+                     synthetic_images: tuple[int, int] = SYNTHETIC_IMAGES):
+    """``(train split, validation files)`` of ``--data NAME --data-source tfds --data-dir DIR``.
+
+    The train split is a :class:`tfpose.data.prepared.PreparedSplit` that the pipelines read
+    like records; the validation files are the official files written back from the prepared
+    validation split (a :class:`DatasetFiles` whose ``val_*`` entries point at them).
+    """
+    if data_root is not None:
+        raise DataError(data_root, "--data-root is for --data-source raw; a prepared "
+                        f"dataset is read from --data-dir (make it with `tfpose prepare "
+                        f"{name} --manual-dir {data_root}`)")
+    kwargs = {}
+    if name == "synthetic":
+        kwargs = {"synthetic_images": tuple(synthetic_images)}
+        prepare("synthetic", data_dir, **kwargs)  # a no-op once it exists
+    train = open_split(name, "train", data_dir, **kwargs)
+    files = materialise_validation(
+        open_split(name, "validation", data_dir, **kwargs))
+    log.info("%s: reading %d training persons (%d images, %d shards) from the %s; validation "
+             "from %s", name, len(train), train.num_images, train.num_shards,
+             train.description, files.val_ann.parent)
+    return train, files

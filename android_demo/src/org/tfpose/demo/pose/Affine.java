@@ -1,7 +1,7 @@
 package org.tfpose.demo.pose;
 
 /**
- * A 2x3 affine map between pixel grids, the Java twin of {@code tfpose.data.transforms}.
+ * A 2x3 affine map between pixel grids, the Java twin of {@code tfpose.codecs.geometry}.
  *
  * <p>Pixel centres sit at integer coordinates. A crop is a centre and a size in frame pixels
  * mapped onto the whole output grid, so the model input and its heatmaps come from the same box

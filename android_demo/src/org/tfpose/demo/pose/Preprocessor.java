@@ -5,7 +5,7 @@ import java.nio.ByteOrder;
 
 /**
  * Cuts a camera frame into a model input, sampled exactly as the Python pipeline samples it
- * ({@code tfpose.data.transforms.warp_image}: TensorFlow's projective transform, bilinear, zero
+ * ({@code tfpose.codecs.geometry.warp_image}: TensorFlow's projective transform, bilinear, zero
  * outside the frame). Models normalise inside their graph, so the input is RGB in 0-255.
  */
 public final class Preprocessor {

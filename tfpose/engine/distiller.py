@@ -16,9 +16,10 @@ Two-stage training (ReActNet's recipe, used by BiHRNet): stage 1 trains a studen
 activations and real-valued weights (``QuantPolicy().stage_one()``); stage 2 starts the fully
 binary student from it (:func:`stage_two_from`) and trains again.
 
-Saving: the Distiller is only a training wrapper. Deploy, convert or evaluate
-``distiller.student`` (``distiller.student.save("model.keras")``); checkpoint a run with
-``distiller.save_weights(...)`` (TF checkpoint format). ``distiller.save`` raises.
+Saving: the Distiller is only a training wrapper (a :class:`~.trainer.WrapperTrainer`).
+Deploy, convert or evaluate ``distiller.student`` (``distiller.student.save("model.keras")``);
+checkpoint a run with ``distiller.save_weights(...)`` (TF checkpoint format). ``distiller.save``
+raises.
 """
 
 from __future__ import annotations
@@ -28,14 +29,12 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from tfpose.config import DistillConfig
+from tfpose.engine.trainer import WrapperTrainer
 from tfpose.losses.distillation import HeatmapKLDivergence
 from tfpose.losses.heatmap import AdaptiveWingLoss, HeatmapLoss
 
-# compile() arguments of plain Keras models that a Distiller replaces with its own.
-REPLACED_COMPILE_ARGS = ("loss", "metrics", "loss_weights", "weighted_metrics")
 
-
-class Distiller(tf.keras.Model):
+class Distiller(WrapperTrainer):
     """A student trained to match a frozen teacher's heatmaps and the ground truth.
 
     ``fit`` takes the top-down pipeline's batches (:func:`tfpose.data.topdown.topdown_dataset`):
@@ -70,14 +69,15 @@ class Distiller(tf.keras.Model):
         (``trainable = False``) and always run with ``training=False``.
     """
 
+    wrapped_attribute = "student"
+    instance_name = "distiller"
+
     def __init__(self, student: tf.keras.Model, teacher: tf.keras.Model, name="distiller",
                  **kwargs):
-        super().__init__(name=name, **kwargs)
+        super().__init__(student, name=name, **kwargs)
         _check_same_output_shape(student, teacher)
         teacher.trainable = False
-        self.student = student
         self.teacher = teacher
-        self._trackers = []
 
     def compile(self, optimizer="adam", *, kl_weight: float = DistillConfig.kl_weight,
                 heatmap_weight: float = DistillConfig.heatmap_weight,
@@ -94,10 +94,8 @@ class Distiller(tf.keras.Model):
           kwargs: other ``tf.keras.Model.compile`` arguments (``run_eagerly``,
             ``steps_per_execution``, ``jit_compile``); not ``loss`` or ``metrics``.
         """
-        replaced = sorted(set(REPLACED_COMPILE_ARGS) & kwargs.keys())
-        if replaced:
-            raise ValueError(f"Distiller.compile does not take {replaced}: pass kl=, "
-                             "heatmap_loss=, kl_weight=, heatmap_weight= instead")
+        self.reject_keras_loss_args(
+            kwargs, "pass kl=, heatmap_loss=, kl_weight=, heatmap_weight= instead")
         kl = kl if kl is not None else HeatmapKLDivergence()
         heatmap_loss = heatmap_loss if heatmap_loss is not None else AdaptiveWingLoss()
         for arg, loss in (("kl", kl), ("heatmap_loss", heatmap_loss)):
@@ -111,60 +109,32 @@ class Distiller(tf.keras.Model):
                  f"{kl.name}_grad_share"]
         if len(set(names)) < len(names):
             raise ValueError(f"the logged names {names} must differ: rename a loss (name=...)")
-        super().compile(optimizer=optimizer, **kwargs)
         self.kl = kl
         self.heatmap_loss = heatmap_loss
         self.kl_weight = float(kl_weight)
         self.heatmap_weight = float(heatmap_weight)
-        with self.distribute_strategy.scope():
-            self._trackers = [tf.keras.metrics.Mean(name) for name in names]
+        super().compile(optimizer, metric_names=names, **kwargs)
 
-    @property
-    def metrics(self):
-        # Listed here so that Keras resets them at each epoch and logs them.
-        return list(self._trackers)
-
-    # Keras AutoGraph-converts every layer's call inside a traced step; for Larq's layers that
-    # dominates the first step (tiny BiHRNet + HRNet, 2 CPU cores: first fit 85 s -> 28 s,
-    # first predict 6.8 s -> 2.6 s). The steps below and our models have no data-dependent
-    # Python control flow, so nothing needs converting.
-    @tf.autograph.experimental.do_not_convert
-    def call(self, inputs, training=None):
-        """The student's outputs; ``inputs`` are images or a batch dict with ``image``."""
-        if isinstance(inputs, dict):
-            inputs = inputs["image"]
-        return self.student(inputs, training=training)
-
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
-        """This replica's loss for one batch; updates the logged metrics (class docstring).
+    def example_terms(self, x, y, y_pred, sample_weight) -> dict[str, tf.Tensor]:
+        """The logged terms of each example, ``[B]`` each, keyed by their names (class
+        docstring); ``compute_loss`` averages them over the global batch.
 
         Args:
           x: images ``[B, H, W, 3]`` (the teacher's input).
           y: ground-truth heatmaps ``[B, h, w, K]``.
           y_pred: the student's outputs for ``x``, ``[B, h, w, K]``.
           sample_weight: target weights ``[B, K]`` (or ``[B]``), None for all ones.
-        Returns:
-          scalar: the sum of this replica's per-example totals divided by the global batch
-          size, plus the student's regularisation losses divided by the number of replicas.
         """
-        if not self._trackers:
-            raise RuntimeError("compile the Distiller before training or evaluating it")
         teacher = tf.stop_gradient(tf.cast(self.teacher(x, training=False), tf.float32))
         y_pred = tf.cast(y_pred, tf.float32)
         weights = None if sample_weight is None else _keypoint_weights(sample_weight)
         kl, truth = self._terms(teacher, y, y_pred, weights)
-        total = self.kl_weight * kl + self.heatmap_weight * truth
-        loss = tf.nn.compute_average_loss(total)
-        if self.student.losses:
-            regularization = tf.add_n(self.student.losses)
-            loss += tf.nn.scale_regularization_loss(regularization)
-            total += regularization
         kl_gradient, truth_gradient = self._gradient_norms(teacher, y, y_pred, weights)
-        logged = (total, kl, truth, _share(self.kl_weight * kl, self.heatmap_weight * truth),
-                  _share(kl_gradient, truth_gradient))
-        for tracker, value in zip(self._trackers, logged, strict=True):
-            tracker.update_state(value)
-        return loss
+        name = self.kl.name
+        return {"loss": self.kl_weight * kl + self.heatmap_weight * truth, name: kl,
+                self.heatmap_loss.name: truth,
+                f"{name}_loss_share": _share(self.kl_weight * kl, self.heatmap_weight * truth),
+                f"{name}_grad_share": _share(kl_gradient, truth_gradient)}
 
     def _terms(self, teacher, truth, y_pred, weights):
         """The unweighted KL and ground-truth terms of each example, ``[B]`` each."""
@@ -193,33 +163,19 @@ class Distiller(tf.keras.Model):
         del tape
         return norms
 
-    @tf.autograph.experimental.do_not_convert
-    def train_step(self, data):
-        x, y, sample_weight = _unpack_batch(data)
-        with tf.GradientTape() as tape:
-            y_pred = self.student(x, training=True)
-            loss = self.compute_loss(x, y, y_pred, sample_weight)
-        # The teacher is frozen: only the student's variables are updated.
-        self.optimizer.minimize(loss, self.student.trainable_variables, tape=tape)
-        return {metric.name: metric.result() for metric in self.metrics}
-
-    @tf.autograph.experimental.do_not_convert
-    def test_step(self, data):
-        x, y, sample_weight = _unpack_batch(data)
-        self.compute_loss(x, y, self.student(x, training=False), sample_weight)
-        return {metric.name: metric.result() for metric in self.metrics}
-
-    @tf.autograph.experimental.do_not_convert
-    def predict_step(self, data):
-        return super().predict_step(data)
-
-    def get_config(self):
-        raise NotImplementedError("a Distiller is not serialisable: save distiller.student")
-
-    def save(self, *args, **kwargs):
-        raise NotImplementedError(
-            "a Distiller is a training wrapper: save the deployable model with "
-            "distiller.student.save(path), or checkpoint training with distiller.save_weights()")
+    def unpack(self, data):
+        """``(images, heatmaps, target_weight or None)`` from a batch dict or a Keras tuple."""
+        if isinstance(data, dict):
+            missing = [key for key in ("image", "heatmaps") if key not in data]
+            if missing:
+                raise ValueError(f"Distiller batches need keys 'image' and 'heatmaps' (top-down "
+                                 f"pipeline); missing {missing}, got {sorted(data)}")
+            return data["image"], data["heatmaps"], data.get("target_weight")
+        x, y, sample_weight = tf.keras.utils.unpack_x_y_sample_weight(data)
+        if y is None:
+            raise ValueError("Distiller batches need ground-truth heatmaps: pass (images, "
+                             "heatmaps[, target_weight]) or a dict with 'image' and 'heatmaps'")
+        return x, y, sample_weight
 
 
 def transfer_weights(source: tf.keras.Model, target: tf.keras.Model) -> None:
@@ -267,21 +223,6 @@ def stage_two_from(stage_one: tf.keras.Model,
     model = build_fn()
     transfer_weights(stage_one, model)
     return model
-
-
-def _unpack_batch(data):
-    """``(images, heatmaps, target_weight or None)`` from a batch dict or a Keras tuple."""
-    if isinstance(data, dict):
-        missing = [key for key in ("image", "heatmaps") if key not in data]
-        if missing:
-            raise ValueError(f"Distiller batches need keys 'image' and 'heatmaps' (top-down "
-                             f"pipeline); missing {missing}, got {sorted(data)}")
-        return data["image"], data["heatmaps"], data.get("target_weight")
-    x, y, sample_weight = tf.keras.utils.unpack_x_y_sample_weight(data)
-    if y is None:
-        raise ValueError("Distiller batches need ground-truth heatmaps: pass (images, heatmaps"
-                         "[, target_weight]) or a dict with 'image' and 'heatmaps'")
-    return x, y, sample_weight
 
 
 def _share(part, other):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tfpose.cli import build_parser, main
-from tfpose.evaluation.mpii import MPIIGroundTruth, save_ground_truth_mat
+from tfpose.data.mpii import MPIIGroundTruth, save_ground_truth_mat
 
 COMMANDS = ("codec-check", "evaluate-mpii", "show-dataset", "make-synthetic", "summary",
             "lce-check")
@@ -137,9 +137,9 @@ def _tiny_binary_model(args):
 def test_lce_check_times_the_float_ops_left(monkeypatch, capsys):
     """On by default: the float op types with their ms and share of the ops' summed host time,
     and the binary / float split (tfpose.op_profile)."""
-    import tfpose.cli
+    import tfpose.cli.models
 
-    monkeypatch.setattr(tfpose.cli, "_build", _tiny_binary_model)
+    monkeypatch.setattr(tfpose.cli.models, "_build", _tiny_binary_model)
     code, out, _ = run(capsys, "lce-check", "tiny", "--runs", "1", "--json")
     timing = json.loads(out)["host_time"]
     assert code == 0 and timing["runs"] == 1 and timing["threads"] == 1

@@ -30,16 +30,14 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import tensorflow as tf
 from pycocotools.coco import COCO
 from tqdm import tqdm
 
+from tfpose.codecs import geometry
 from tfpose.codecs.associative_embedding import BottomUpCodec, coco_results
-from tfpose.data import transforms
 from tfpose.data.bottomup import bottomup_dataset
 from tfpose.data.coco import load_coco
 from tfpose.data.image_records import read_coco_images
@@ -49,6 +47,7 @@ from tfpose.evaluation.coco import evaluate_keypoints, write_results
 from tfpose.evaluation.crowdpose import evaluate_crowdpose
 from tfpose.evaluation.pck import pck_box, pck_torso
 from tfpose.keypoints import COCO_17, CROWDPOSE_14, KeypointSet
+from tfpose.runtime.loading import as_runner
 
 log = logging.getLogger("tfpose")
 
@@ -59,29 +58,6 @@ MAX_DETECTIONS = 20  # per image, as COCO's keypoint AP
 # Persons drawn in predictions.png: mean peak over all K joints above this (an image's 30
 # candidates include many near-empty ones; at 0.1 a drawn person has real evidence).
 DRAW_MIN_SCORE = 0.1
-
-Runner = Callable[[np.ndarray], list]
-
-
-def as_runner(model) -> Runner:
-    """A function ``images [B, H, W, 3] float32 -> [outputs as numpy, one per stride]``.
-
-    A Keras model runs in inference mode inside one traced function; any other callable (e.g. a
-    wrapped ``.tflite`` interpreter) is called as it is and its outputs converted to numpy.
-    """
-    if isinstance(model, tf.keras.Model):
-        # autograph=False: nothing to convert, and converting every layer is slow to trace.
-        forward = tf.function(lambda images: model(images, training=False), autograph=False,
-                              reduce_retracing=True)
-
-        def run(images):
-            return [o.numpy() for o in tf.nest.flatten(forward(tf.constant(images)))]
-        return run
-    if not callable(model):
-        raise TypeError(f"model must be a Keras model or a callable images -> outputs, got "
-                        f"{type(model).__name__}")
-    return lambda images: [np.asarray(o, np.float32) for o in tf.nest.flatten(model(images))]
-
 
 @dataclass
 class BottomUpPredictions:
@@ -226,9 +202,9 @@ class BottomUpEvaluator:
 
     def _to_input(self, poses: np.ndarray, batch: dict, i: int) -> np.ndarray:
         """``[P, K, 3]`` image-pixel poses of batch image ``i`` -> its input pixels."""
-        matrix = transforms.affine_matrix(batch["center"][i], batch["size"][i], 0.0,
+        matrix = geometry.affine_matrix(batch["center"][i], batch["size"][i], 0.0,
                                           self.codec.input_size)
-        points = transforms.apply_affine(matrix, poses[..., :2].reshape(-1, 2)).numpy()
+        points = geometry.apply_affine(matrix, poses[..., :2].reshape(-1, 2)).numpy()
         return np.concatenate([points.reshape(poses.shape[:-1] + (2,)), poses[..., 2:]], -1)
 
     def metrics(self, predictions: BottomUpPredictions) -> dict:

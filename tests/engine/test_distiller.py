@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from tfpose.codecs.heatmap import HeatmapCodec
-from tfpose.distill import Distiller, stage_two_from, transfer_weights
+from tfpose.engine.distiller import Distiller, stage_two_from, transfer_weights
 from tfpose.layers.binary import QuantPolicy
 from tfpose.losses.distillation import HeatmapKLDivergence
 from tfpose.losses.heatmap import AdaptiveWingLoss, KeypointMSE
@@ -16,7 +16,7 @@ from tfpose.models.zoo import create
 
 TINY = {"input_size": (64, 64), "num_keypoints": 4, "modules": (1, 1, 1), "branch_blocks": 1,
         "stage1_blocks": 1}
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def random_batches(num_examples=4, input_size=(64, 64), num_keypoints=4, seed=0):
@@ -75,9 +75,11 @@ def test_distillation_trains_the_student_and_leaves_the_teacher(teacher, stage_o
     assert np.mean(changed) > 0.9
 
     expected = stage_one(data["image"], training=False).numpy()
-    np.testing.assert_allclose(distiller.predict(data["image"], verbose=0), expected, atol=1e-5)
+    # float32 through other batch splits: agreement to rounding, relative to outputs up to ~12
+    np.testing.assert_allclose(distiller.predict(data["image"], verbose=0), expected,
+                               rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(distiller.predict(as_dataset(data), verbose=0), expected,
-                               atol=1e-5)
+                               rtol=1e-5, atol=1e-5)
 
 
 def test_compute_loss_is_the_weighted_sum_of_the_standalone_losses(teacher, stage_one):
@@ -174,7 +176,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import numpy as np
-from tests.test_distill import train_tiny
+from tests.engine.test_distiller import train_tiny
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 assert strategy.num_replicas_in_sync == 2
 plain_weights, plain_logs = train_tiny(tf.distribute.get_strategy())

@@ -4,12 +4,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfpose.codecs.associative_embedding import BottomUpCodec, GroupingConfig
+from tfpose.codecs.associative_embedding import BottomUpCodec
+from tfpose.codecs.grouping import GroupingConfig
 from tfpose.codecs.heatmap import HeatmapCodec
-from tfpose.engine.checkpoints import load_keras_model, save_model_atomically
-from tfpose.errors import DataError
-from tfpose.export.lce import run_lce
-from tfpose.inference.model_info import (
+from tfpose.codecs.model_info import (
     ENTRY,
     attach_to_keras,
     attach_to_tflite,
@@ -19,7 +17,10 @@ from tfpose.inference.model_info import (
     read_tflite_info,
     topdown_info,
 )
+from tfpose.errors import DataError
 from tfpose.keypoints import COCO_17, CROWDPOSE_14, MPII_16
+from tfpose.runtime.interpreter import run_lce
+from tfpose.runtime.keras_files import load_keras_model, save_model_atomically
 
 CODEC = HeatmapCodec(input_size=(64, 48), heatmap_size=(16, 12), sigma=1.5, output="sigmoid")
 

@@ -1,8 +1,8 @@
-"""The deployment subcommands of ``tfpose``: ``convert`` (also ``python convert/to_lce.py``),
+"""``tfpose`` deployment commands: ``convert`` (also ``python convert/to_lce.py``),
 ``predict``, ``evaluate`` and ``benchmark``.
 
-Kept apart from :mod:`tfpose.cli` (data and model inspection); :func:`add_parsers` registers
-them on the same parser, so errors and exit statuses follow :func:`tfpose.cli.main`.
+``convert`` and ``predict`` are built on the public API (:func:`tfpose.api.convert`,
+:func:`tfpose.api.load_model`).
 """
 
 from __future__ import annotations
@@ -10,19 +10,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tfpose.errors import TfposeError
-
-
-class CheckFailed(TfposeError):
-    """A check the command makes failed (exit status 1, not 2: the input was fine)."""
+from tfpose.argtypes import parse_size
+from tfpose.cli.common import CheckFailed
 
 
 def cmd_convert(args) -> None:
-    from tfpose.export.job import ParityError, convert_job
+    from tfpose import api
+    from tfpose.export.job import ParityError
 
     try:
-        report = convert_job(args.model, out=args.out, input_size=args.input_size,
-                             quantization=args.quantization, decoder=args.with_decoder,
+        report = api.convert(args.model, out=args.out, input_size=args.input_size,
+                             quantization=args.quantization, with_decoder=args.with_decoder,
                              data=args.data, data_root=args.data_root, images_dir=args.images,
                              check_parity=not args.no_parity, full_integer=args.full_integer)
     except ParityError as e:
@@ -48,11 +46,10 @@ def cmd_convert(args) -> None:
 
 
 def cmd_predict(args) -> None:
+    from tfpose import api
     from tfpose.inference.predict_job import predict_inputs
-    from tfpose.inference.predictor import PosePredictor, load_model_file
 
-    predictor = PosePredictor(load_model_file(args.model, threads=args.threads),
-                              flip_test=args.flip_test)
+    predictor = api.load_model(args.model, threads=args.threads, flip_test=args.flip_test)
     summary = predict_inputs(predictor, args.input, args.out, boxes_file=args.boxes,
                              ann_file=args.ann, box_threshold=args.box_threshold,
                              min_score=args.min_score)
@@ -64,8 +61,8 @@ def cmd_predict(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    from tfpose.inference.evaluate_job import evaluate_model
-    from tfpose.inference.predictor import load_model_file
+    from tfpose.evaluation.job import evaluate_model
+    from tfpose.runtime.loading import load_model_file
 
     metrics = evaluate_model(load_model_file(args.model, threads=args.threads), args.dataset,
                              args.data_root, flip_test=not args.no_flip_test,
@@ -89,8 +86,8 @@ def cmd_benchmark(args) -> None:
     print(json.dumps(rows, indent=1) if args.json else table(rows))
 
 
-def add_parsers(sub, parse_size) -> None:
-    from tfpose.engine.datasets import DATASETS
+def add_parsers(sub) -> None:
+    from tfpose.data.layouts import DATASETS
     from tfpose.export.convert import QUANTIZATIONS
 
     p = sub.add_parser(
@@ -146,7 +143,7 @@ def add_parsers(sub, parse_size) -> None:
                        "validation split (COCO AP, CrowdPose AP, MPII PCKh, synthetic PCK)")
     p.add_argument("--model", type=Path, required=True, help=".keras or .tflite model")
     p.add_argument("--dataset", choices=DATASETS, default="synthetic")
-    p.add_argument("--data-root", type=Path, help="dataset folder (tfpose.engine.datasets)")
+    p.add_argument("--data-root", type=Path, help="dataset folder (tfpose.data.layouts)")
     p.add_argument("--boxes", type=Path, help="top-down: detector boxes (COCO detection json) "
                    "instead of ground-truth boxes")
     p.add_argument("--no-flip-test", action="store_true", help="without the flip test")

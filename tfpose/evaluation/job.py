@@ -2,9 +2,9 @@
 split with the training scripts' evaluators, so a converted file is scored by the same code as
 the model it came from.
 
-Top-down: :class:`tfpose.engine.evaluation.TopDownEvaluator` on ground-truth boxes, or on a
+Top-down: :class:`tfpose.evaluation.topdown.TopDownEvaluator` on ground-truth boxes, or on a
 detector's boxes (``boxes_file``, COCO and CrowdPose: AP only, as there is no ground truth per
-box). Bottom-up: :class:`tfpose.engine.bottomup_evaluation.BottomUpEvaluator`. Metrics: COCO AP
+box). Bottom-up: :class:`tfpose.evaluation.bottomup.BottomUpEvaluator`. Metrics: COCO AP
 (pycocotools), CrowdPose AP (xtcocotools), MPII PCKh@0.5 (with ``annot/gt_valid.mat``), PCK@0.5
 on synthetic figures. Files converted ``--with-decoder`` output keypoints, not heatmaps: evaluate
 the file converted without it (the same network).
@@ -17,12 +17,11 @@ import time
 import numpy as np
 
 from tfpose.data.coco import load_coco, read_detections
-from tfpose.engine.bottomup_evaluation import BottomUpEvaluator
-from tfpose.engine.datasets import locate_dataset
-from tfpose.engine.evaluation import TopDownEvaluator
-from tfpose.engine.topdown import read_persons
+from tfpose.data.layouts import locate_dataset, read_persons
 from tfpose.errors import DataError
-from tfpose.inference.predictor import LoadedModel
+from tfpose.evaluation.bottomup import BottomUpEvaluator
+from tfpose.evaluation.topdown import TopDownEvaluator
+from tfpose.runtime.loading import LoadedModel
 
 SYNTHETIC_VAL_IMAGES = 64  # the bundled validation split the training scripts use
 

@@ -32,17 +32,20 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from tfpose.codecs.associative_embedding import BottomUpCodec, GroupingConfig
+from tfpose.codecs.associative_embedding import BottomUpCodec
+from tfpose.codecs.grouping import GroupingConfig
 from tfpose.codecs.heatmap import HeatmapCodec
 from tfpose.errors import DataError
+from tfpose.files import publish, temporary_beside
 from tfpose.keypoints import KEYPOINT_SETS, KeypointSet
+from tfpose.models.presets import zoo_preset
 
 log = logging.getLogger("tfpose")
 
 ENTRY = "tfpose.json"  # member of the .keras zip archive
 METADATA_NAME = "tfpose"  # name of the TFLite metadata buffer
 KINDS = ("topdown", "bottomup")
-BY_COUNT = {s.num_keypoints: s for s in KEYPOINT_SETS.values()}
+_SETS_BY_KEYPOINT_COUNT = {s.num_keypoints: s for s in KEYPOINT_SETS.values()}
 
 
 @dataclass(frozen=True)
@@ -112,30 +115,30 @@ def bottomup_info(codec: BottomUpCodec, keypoint_set: KeypointSet, model: str = 
     return ModelInfo("bottomup", keypoint_set.name, dataclasses.asdict(codec), model)
 
 
-def zoo_info(model: tf.keras.Model, output: str, sigma: float | None = None,
-             source="model") -> ModelInfo:
-    """The information of a model built from the zoo, from its shapes and what its outputs are
-    (``output``: "gaussian" or "sigmoid" heatmaps, or "bottomup"). ``sigma`` defaults to the
-    training scripts' paper presets: 2 heatmap pixels for Gaussian and bottom-up heatmaps, 1 for
-    sigmoid logits (FasterPose, the hourglasses)."""
+def zoo_info(model: tf.keras.Model, name: str, source="model") -> ModelInfo:
+    """The information of ``model``, built from the zoo as ``name`` (at any input size): sizes
+    from its shapes; what its outputs are ("gaussian" or "sigmoid" heatmaps, or "bottomup") and
+    their sigma from the zoo model's preset (:func:`tfpose.models.presets.zoo_preset`)."""
+    preset = zoo_preset(name)
+    output, sigma = preset.output, preset.sigma
     height, width = (int(v) for v in model.input_shape[1:3])
     if output == "bottomup":
         shapes = [tuple(o.shape[1:]) for o in model.outputs]
         codec = BottomUpCodec(input_size=(height, width),
                               strides=tuple(height // shape[0] for shape in shapes),
-                              sigma=sigma or 2.0)
+                              sigma=sigma)
         return bottomup_info(codec, KEYPOINT_SETS[_keypoints_for(shapes[1][-1], source)],
                              model.name)
     h, w, k = model.output_shape[1:]
     codec = HeatmapCodec(input_size=(height, width), heatmap_size=(h, w), output=output,
-                         sigma=sigma or (1.0 if output == "sigmoid" else 2.0))
+                         sigma=sigma)
     return topdown_info(codec, KEYPOINT_SETS[_keypoints_for(k, source)], model.name)
 
 
 def attach_to_keras(path, info: ModelInfo) -> Path:
     """Write ``info`` into the ``.keras`` archive at ``path``, replacing an older entry (the
     archive is rewritten through a temporary file then; callers that need the whole save to be
-    atomic attach to their temporary file, as :func:`tfpose.engine.checkpoints.
+    atomic attach to their temporary file, as :func:`tfpose.runtime.keras_files.
     save_model_atomically` does)."""
     path = Path(path)
     with zipfile.ZipFile(path) as archive:
@@ -145,12 +148,15 @@ def attach_to_keras(path, info: ModelInfo) -> Path:
         with zipfile.ZipFile(path, "a") as archive:
             archive.writestr(ENTRY, info.to_json())
         return path
-    temp = path.with_name(f".{path.name}.info")
-    with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in kept.items():
-            archive.writestr(name, data)
-        archive.writestr(ENTRY, info.to_json())
-    temp.replace(path)
+    temp = temporary_beside(path)
+    try:
+        with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in kept.items():
+                archive.writestr(name, data)
+            archive.writestr(ENTRY, info.to_json())
+        publish(temp, path)
+    finally:
+        Path(temp).unlink(missing_ok=True)
     return path
 
 
@@ -229,7 +235,7 @@ def guess_from_shapes(input_size, output_shapes, name: str = "", source="model")
 
 
 def _keypoints_for(count: int, source) -> str:
-    if count not in BY_COUNT:
+    if count not in _SETS_BY_KEYPOINT_COUNT:
         raise DataError(source, f"predicts {count} keypoints, which matches none of "
                         f"{sorted(KEYPOINT_SETS)}")
-    return BY_COUNT[count].name
+    return _SETS_BY_KEYPOINT_COUNT[count].name

@@ -2,51 +2,51 @@ import cv2
 import numpy as np
 import pytest
 
-from tfpose.data import transforms
+from tfpose.codecs import geometry
 
 
 def test_box_to_center_size_fixes_aspect_and_pads():
-    center, size = transforms.box_to_center_size([[10, 20, 30, 100], [0, 0, 90, 60]], 0.75, 1.25)
+    center, size = geometry.box_to_center_size([[10, 20, 30, 100], [0, 0, 90, 60]], 0.75, 1.25)
     np.testing.assert_allclose(center.numpy(), [[25, 70], [45, 30]])
     # tall box: width grows to 0.75 * height; wide box: height grows to width / 0.75
     np.testing.assert_allclose(size.numpy(), [[75 * 1.25, 100 * 1.25], [90 * 1.25, 120 * 1.25]])
 
 
 def test_box_edges_map_to_output_pixel_edges():
-    matrix = transforms.affine_matrix([50.0, 40.0], [20.0, 40.0], 0.0, (8, 4))
-    corners = transforms.apply_affine(matrix, [[40.0, 20.0], [60.0, 60.0], [50.0, 40.0]]).numpy()
+    matrix = geometry.affine_matrix([50.0, 40.0], [20.0, 40.0], 0.0, (8, 4))
+    corners = geometry.apply_affine(matrix, [[40.0, 20.0], [60.0, 60.0], [50.0, 40.0]]).numpy()
     np.testing.assert_allclose(corners, [[-0.5, -0.5], [3.5, 7.5], [1.5, 3.5]], atol=1e-5)
 
 
 def test_input_and_heatmap_grids_stay_aligned_at_any_stride():
     center, size, rot = [120.0, 90.0], [96.0, 128.0], 17.0
     p = np.random.default_rng(0).uniform(50, 150, (10, 2)).astype(np.float32)
-    x_in = transforms.apply_affine(transforms.affine_matrix(center, size, rot, (256, 192)), p)
-    x_hm = transforms.apply_affine(transforms.affine_matrix(center, size, rot, (64, 48)), p)
+    x_in = geometry.apply_affine(geometry.affine_matrix(center, size, rot, (256, 192)), p)
+    x_hm = geometry.apply_affine(geometry.affine_matrix(center, size, rot, (64, 48)), p)
     np.testing.assert_allclose(x_hm.numpy(), (x_in.numpy() + 0.5) / 4 - 0.5, atol=1e-4)
 
 
 def test_rotation_is_counter_clockwise_on_screen():
     # a point right of the centre moves up (smaller y) under +90 degrees
-    matrix = transforms.affine_matrix([0.0, 0.0], [10.0, 10.0], 90.0, (11, 11))
-    x, y = transforms.apply_affine(matrix, [[2.0, 0.0]]).numpy()[0]
+    matrix = geometry.affine_matrix([0.0, 0.0], [10.0, 10.0], 90.0, (11, 11))
+    x, y = geometry.apply_affine(matrix, [[2.0, 0.0]]).numpy()[0]
     assert x == pytest.approx(5.0, abs=1e-4) and y == pytest.approx(5.0 - 2.2, abs=1e-4)
 
 
 def test_flip_mirrors_about_the_output_centre():
-    plain = transforms.affine_matrix([30.0, 30.0], [40.0, 40.0], 10.0, (16, 12))
-    flipped = transforms.affine_matrix([30.0, 30.0], [40.0, 40.0], 10.0, (16, 12), flip=True)
+    plain = geometry.affine_matrix([30.0, 30.0], [40.0, 40.0], 10.0, (16, 12))
+    flipped = geometry.affine_matrix([30.0, 30.0], [40.0, 40.0], 10.0, (16, 12), flip=True)
     p = [[25.0, 33.0]]
-    a = transforms.apply_affine(plain, p).numpy()[0]
-    b = transforms.apply_affine(flipped, p).numpy()[0]
+    a = geometry.apply_affine(plain, p).numpy()[0]
+    b = geometry.apply_affine(flipped, p).numpy()[0]
     np.testing.assert_allclose(b, [11 - a[0], a[1]], atol=1e-5)
 
 
 def test_invert_affine_round_trip():
-    matrix = transforms.affine_matrix([[5.0, 7.0]], [[30.0, 50.0]], [33.0], (64, 48), [True])
+    matrix = geometry.affine_matrix([[5.0, 7.0]], [[30.0, 50.0]], [33.0], (64, 48), [True])
     p = np.array([[[1.0, 2.0], [20.0, -4.0]]], np.float32)
-    back = transforms.apply_affine(transforms.invert_affine(matrix),
-                                   transforms.apply_affine(matrix, p))
+    back = geometry.apply_affine(geometry.invert_affine(matrix),
+                                   geometry.apply_affine(matrix, p))
     np.testing.assert_allclose(back.numpy(), p, atol=1e-4)
 
 
@@ -54,8 +54,8 @@ def test_warp_image_matches_opencv():
     # A smooth image: OpenCV's 5-bit fixed-point interpolation weights then cost < 1 grey level.
     yy, xx = np.mgrid[0:60, 0:80].astype(np.float32)
     image = np.stack([2 * xx, 3 * yy, 120 + 100 * np.sin(xx / 7) * np.cos(yy / 5)], axis=-1)
-    matrix = transforms.affine_matrix([40.0, 30.0], [30.0, 40.0], 25.0, (32, 24)).numpy()
-    ours = transforms.warp_image(image, matrix, (32, 24)).numpy()
+    matrix = geometry.affine_matrix([40.0, 30.0], [30.0, 40.0], 25.0, (32, 24)).numpy()
+    ours = geometry.warp_image(image, matrix, (32, 24)).numpy()
     ref = cv2.warpAffine(image, matrix, (24, 32), flags=cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_CONSTANT)
     inside = ref.sum(-1) > 0  # compare where both sample the image, not the zero border
@@ -64,9 +64,9 @@ def test_warp_image_matches_opencv():
 
 
 def test_compose_affine_equals_applying_both():
-    inner = transforms.affine_matrix([30.0, 40.0], [50.0, 80.0], 20.0, (64, 48), True)
-    outer = transforms.affine_matrix([10.0, 12.0], [20.0, 30.0], -35.0, (256, 192))
+    inner = geometry.affine_matrix([30.0, 40.0], [50.0, 80.0], 20.0, (64, 48), True)
+    outer = geometry.affine_matrix([10.0, 12.0], [20.0, 30.0], -35.0, (256, 192))
     p = [[3.0, 4.0], [40.0, 7.0]]
-    both = transforms.apply_affine(outer, transforms.apply_affine(inner, p))
-    composed = transforms.apply_affine(transforms.compose_affine(outer, inner), p)
+    both = geometry.apply_affine(outer, geometry.apply_affine(inner, p))
+    composed = geometry.apply_affine(geometry.compose_affine(outer, inner), p)
     np.testing.assert_allclose(composed.numpy(), both.numpy(), rtol=1e-5, atol=1e-3)

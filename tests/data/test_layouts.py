@@ -1,7 +1,7 @@
 import pytest
 
 from tests.engine.sample_layouts import coco_layout, crowdpose_layout, mpii_layout
-from tfpose.engine.datasets import LAYOUTS, locate_dataset
+from tfpose.data.layouts import LAYOUTS, locate_dataset
 from tfpose.errors import DataError
 from tfpose.keypoints import COCO_17, CROWDPOSE_14, MPII_16
 
@@ -51,11 +51,7 @@ def test_official_layouts_of_the_real_samples(tmp_path, shared_data):
 
 
 def test_a_prepared_source_refuses_a_data_root(tmp_path):
-    from argparse import Namespace
+    from tfpose.data.prepared import prepared_dataset
 
-    from tfpose.engine.datasets import prepared_dataset
-
-    args = Namespace(data="coco", data_root=tmp_path, data_dir=str(tmp_path / "tfds"),
-                     synthetic_images=(4, 2))
     with pytest.raises(DataError, match="tfpose prepare coco --manual-dir"):
-        prepared_dataset(args)
+        prepared_dataset("coco", str(tmp_path / "tfds"), data_root=tmp_path)

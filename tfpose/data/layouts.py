@@ -19,7 +19,7 @@ A missing root or file is a :class:`~tfpose.errors.DataError` whose one-line mes
 path and the layout expected.
 
 With ``--data-source tfds`` the scripts read a prepared dataset instead
-(:func:`prepared_dataset`, :mod:`tfpose.data.prepared`): training streams the ``train`` split from
+(:func:`tfpose.data.prepared.prepared_dataset`): training streams the ``train`` split from
 its TFRecords in ``--data-dir``, and validation is scored on the ``validation`` split written
 back as official files into ``$TFPOSE_CACHE`` once. ``--data synthetic`` is prepared on first
 use; the others with ``tfpose prepare NAME --manual-dir <root in the layout above>``.
@@ -32,6 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tfpose.data.bundled import synthetic_dataset
+from tfpose.data.coco import read_coco_persons
+from tfpose.data.crowdpose import read_crowdpose_persons
+from tfpose.data.mpii import read_mpii_persons
+from tfpose.data.records import PersonRecords
 from tfpose.errors import DataError
 from tfpose.keypoints import COCO_17, CROWDPOSE_14, MPII_16, KeypointSet
 
@@ -60,15 +64,16 @@ class DatasetFiles:
       keypoint_set: the dataset's keypoints.
       train_ann, val_ann: annotation files (COCO json; MPII: HRNet-style json).
       train_images, val_images: the image folders the annotations' file names are relative to.
-        (From a prepared dataset, :func:`prepared_dataset`, ``train_ann`` and ``train_images``
-        name the prepared dataset's folder, a str that may be ``gs://...``.)
+        From a prepared dataset (:func:`tfpose.data.prepared.prepared_dataset`), ``train_ann``
+        and ``train_images`` both name the prepared dataset's folder, a str that may be
+        ``gs://...`` (hence ``Path | str``); the validation entries are local files.
       mpii_ground_truth: MPII's ``gt_valid.mat`` when present (PCKh), else None.
     """
 
     name: str
     keypoint_set: KeypointSet
-    train_ann: Path
-    train_images: Path
+    train_ann: Path | str
+    train_images: Path | str
     val_ann: Path
     val_images: Path
     mpii_ground_truth: Path | None = None
@@ -137,27 +142,10 @@ def _synthetic(images: tuple[int, int], seed: int) -> DatasetFiles:
     return DatasetFiles("synthetic", COCO_17, train_ann, train_images, val_ann, val_images)
 
 
-def prepared_dataset(args):
-    """``(train split, validation files)`` of ``--data NAME --data-source tfds --data-dir DIR``.
-
-    The train split is a :class:`tfpose.data.prepared.PreparedSplit` that the pipelines read
-    like records; the validation files are the official files written back from the prepared
-    validation split (a :class:`DatasetFiles` whose ``val_*`` entries point at them).
-    """
-    from tfpose.data import prepared  # TensorFlow Datasets is imported only when asked for
-
-    if args.data_root is not None:
-        raise DataError(args.data_root, "--data-root is for --data-source raw; a prepared "
-                        f"dataset is read from --data-dir (make it with `tfpose prepare "
-                        f"{args.data} --manual-dir {args.data_root}`)")
-    kwargs = {}
-    if args.data == "synthetic":
-        kwargs = {"synthetic_images": tuple(args.synthetic_images)}
-        prepared.prepare("synthetic", args.data_dir, **kwargs)  # a no-op once it exists
-    train = prepared.open_split(args.data, "train", args.data_dir, **kwargs)
-    files = prepared.materialise_validation(
-        prepared.open_split(args.data, "validation", args.data_dir, **kwargs))
-    log.info("%s: reading %d training persons (%d images, %d shards) from the %s; validation "
-             "from %s", args.data, len(train), train.num_images, train.num_shards,
-             train.description, files.val_ann.parent)
-    return train, files
+def read_persons(files: DatasetFiles, ann_file, image_dir) -> PersonRecords:
+    """The persons of one split of ``files`` with the dataset's reader."""
+    if files.name == "mpii":
+        return read_mpii_persons(ann_file, image_dir)
+    if files.name == "crowdpose":
+        return read_crowdpose_persons(ann_file, image_dir)
+    return read_coco_persons(ann_file, image_dir, files.keypoint_set)

@@ -5,10 +5,10 @@ from tests.engine.sample_layouts import coco_layout, crowdpose_layout, mpii_layo
 from tfpose.codecs.heatmap import HeatmapCodec
 from tfpose.data.coco import read_coco_persons
 from tfpose.data.crowdpose import read_crowdpose_persons
+from tfpose.data.layouts import locate_dataset
 from tfpose.data.mpii import read_mpii_persons
 from tfpose.data.topdown import topdown_dataset
-from tfpose.engine.datasets import locate_dataset
-from tfpose.engine.evaluation import TopDownEvaluator
+from tfpose.evaluation.topdown import TopDownEvaluator
 from tfpose.keypoints import MPII_16
 
 CODEC = HeatmapCodec(input_size=(64, 48), heatmap_size=(16, 12), sigma=1.0)

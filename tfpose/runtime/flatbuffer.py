@@ -32,7 +32,7 @@ def strided_past_kernel_same_convs(flatbuffer: bytes) -> list[str]:
     """Output names of the ``SAME``-padded convolutions whose stride exceeds their kernel (a 3x3
     conv at stride 4, a 2x2 at stride 3): the XNNPACK of TensorFlow 2.16 computes them wrongly
     (half the range off on a test conv, as does stock TFLite with its default XNNPACK), so files
-    with them run without XNNPACK (:func:`tfpose.export.lce.host_interpreter`). 1x1 convs,
+    with them run without XNNPACK (:func:`tfpose.runtime.interpreter.host_interpreter`). 1x1 convs,
     ``VALID`` padding and stride <= kernel are computed right."""
     found = []
     for _, graph, op, name in operators(flatbuffer):

@@ -25,16 +25,17 @@ from functools import cached_property
 import numpy as np
 import tensorflow as tf
 
+from tfpose.codecs import geometry
 from tfpose.codecs.heatmap import HeatmapCodec
-from tfpose.data import transforms
 from tfpose.data.coco import load_coco
+from tfpose.data.layouts import DatasetFiles
+from tfpose.data.mpii import load_ground_truth_mat
 from tfpose.data.records import PersonRecords
 from tfpose.data.topdown import topdown_dataset
-from tfpose.engine.datasets import DatasetFiles
 from tfpose.errors import DataError
 from tfpose.evaluation.coco import evaluate_keypoints, keypoint_results
 from tfpose.evaluation.crowdpose import evaluate_crowdpose
-from tfpose.evaluation.mpii import evaluate_pckh, load_ground_truth_mat
+from tfpose.evaluation.mpii import evaluate_pckh
 from tfpose.evaluation.pck import pck_box, pck_torso
 
 log = logging.getLogger("tfpose")
@@ -168,7 +169,7 @@ class TopDownEvaluator:
         crops = np.concatenate(crops)[:keep_images] if keep_images else np.zeros((0, 1, 1, 3))
         to_crop = self.codec.image_to_input_matrix(joined["center"][:len(crops)],
                                                    joined["size"][:len(crops)])
-        crop_points = transforms.apply_affine(to_crop, points[:len(crops)]).numpy()
+        crop_points = geometry.apply_affine(to_crop, points[:len(crops)]).numpy()
         return TopDownPredictions(
             keypoints=points, scores=scores, truth=joined["keypoints"],
             image_ids=joined["image_id"], box_scores=joined["score"],

@@ -1,8 +1,9 @@
 import numpy as np
 import tensorflow as tf
 
-from tfpose.export.flatbuffer import op_histogram, order_outputs_by_signature, signature_outputs
-from tfpose.export.lce import convert_to_lce, run_lce
+from tfpose.export.lce import convert_to_lce
+from tfpose.runtime.flatbuffer import op_histogram, order_outputs_by_signature, signature_outputs
+from tfpose.runtime.interpreter import run_lce
 
 
 def _many_outputs_model(count=12):
@@ -37,8 +38,8 @@ def test_same_convs_strided_past_their_kernel_are_found_and_run_without_xnnpack(
     import tensorflow as tf
     from larq_compute_engine.tflite.python.interpreter import Interpreter
 
-    from tfpose.export.flatbuffer import strided_past_kernel_same_convs
-    from tfpose.export.lce import LCEInterpreterRunner
+    from tfpose.runtime.flatbuffer import strided_past_kernel_same_convs
+    from tfpose.runtime.interpreter import LCEInterpreterRunner
 
     def converted(kernel, strides, padding="same"):
         inputs = tf.keras.Input((64, 48, 3))

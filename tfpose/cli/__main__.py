@@ -1,0 +1,7 @@
+"""``python -m tfpose.cli``: the ``tfpose`` command."""
+
+import sys
+
+from tfpose.cli import main
+
+sys.exit(main())
