@@ -38,7 +38,8 @@ else:
     # model after `import tfpose` (this imports TensorFlow, with the environment above set).
     from tfpose import layers as _layers  # noqa: F401
 
-_API = ("Person", "PosePredictor", "convert", "create_model", "list_models", "load_model")
+_API = ("Person", "PosePredictor", "SmoothingSettings", "TrackedPerson", "VideoPoseTracker",
+        "convert", "create_model", "list_models", "load_model")
 __all__ = [*_API, "__version__"]
 
 

@@ -8,7 +8,9 @@
 
 ``tfpose.create_model(name, ...)`` builds an untrained zoo model (``tfpose.list_models()``) and
 ``tfpose.convert(...)`` writes a ``.tflite`` with its parity report; the ``tfpose`` commands are
-built on these functions.
+built on these functions. In video, ``tfpose.VideoPoseTracker(predictor, smoothing=tfpose.
+SmoothingSettings(), follow=True)`` gives people with track ids, frame by frame
+(:mod:`tfpose.inference.video`).
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ import tensorflow as tf
 
 from tfpose.export.job import convert_job
 from tfpose.inference.predictor import Person, PosePredictor
+from tfpose.inference.tracking import SmoothingSettings, TrackedPerson
+from tfpose.inference.video import VideoPoseTracker
 from tfpose.models import zoo
 from tfpose.runtime.loading import load_model_file
 
-__all__ = ["Person", "PosePredictor", "convert", "create_model", "list_models", "load_model"]
+__all__ = ["Person", "PosePredictor", "SmoothingSettings", "TrackedPerson", "VideoPoseTracker",
+           "convert", "create_model", "list_models", "load_model"]
 
 
 def load_model(path, *, threads: int = 1, flip_test: bool = False, decoder: str | None = None,

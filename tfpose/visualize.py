@@ -21,12 +21,14 @@ def _side(keypoint_set: KeypointSet, index: int):
 
 
 def draw_skeleton(image_rgb: np.ndarray, keypoints: np.ndarray, keypoint_set: KeypointSet, *,
-                  min_score: float = 0.0, thickness: int | None = None) -> np.ndarray:
+                  min_score: float = 0.0, thickness: int | None = None,
+                  labels: list[str] | None = None) -> np.ndarray:
     """Copy of ``image_rgb`` (uint8 ``[H, W, 3]``) with people drawn on it.
 
     Args:
       keypoints: ``[N, K, 3]`` (or ``[K, 3]``) of (x, y, visibility or score); a keypoint is
         drawn when its third value is above ``min_score``.
+      labels: one text per person (e.g. a track id), written above its highest shown keypoint.
     """
     canvas = np.ascontiguousarray(image_rgb, dtype=np.uint8).copy()
     people = np.asarray(keypoints, np.float32).reshape(-1, keypoint_set.num_keypoints, 3)
@@ -42,6 +44,12 @@ def draw_skeleton(image_rgb: np.ndarray, keypoints: np.ndarray, keypoint_set: Ke
         for i in np.flatnonzero(shown):
             cv2.circle(canvas, _point(person[i]), thickness + 1, _side(keypoint_set, i), -1,
                        cv2.LINE_AA)
+    for person, label in zip(people, labels or [], strict=False):
+        shown = person[person[:, 2] > min_score]
+        if len(shown):
+            x, y = _point(shown[np.argmin(shown[:, 1])])
+            cv2.putText(canvas, label, (x, max(0, y - 4 * thickness)), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.4 * thickness, CENTRE, thickness, cv2.LINE_AA)
     return canvas
 
 

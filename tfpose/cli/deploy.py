@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tfpose.argtypes import parse_size
 from tfpose.cli.common import CheckFailed
+from tfpose.errors import TfposeError
 
 
 def cmd_convert(args) -> None:
@@ -52,12 +53,25 @@ def cmd_predict(args) -> None:
     predictor = api.load_model(args.model, threads=args.threads, flip_test=args.flip_test)
     summary = predict_inputs(predictor, args.input, args.out, boxes_file=args.boxes,
                              ann_file=args.ann, box_threshold=args.box_threshold,
-                             min_score=args.min_score)
+                             min_score=args.min_score, track=args.track,
+                             smoothing=_smoothing(args), follow=args.boxes_from == "previous")
     if args.json:
         print(json.dumps(summary, indent=1))
     else:
         print(f"{summary['persons']} persons in {summary['images']} image(s); drawn into "
               f"{args.out}, results in {summary['results']}")
+
+
+def _smoothing(args):
+    """The One-Euro settings of ``--smooth`` (its defaults where a flag is not given)."""
+    given = {"min_cutoff": args.min_cutoff, "beta": args.beta, "d_cutoff": args.d_cutoff}
+    if not args.smooth:
+        if any(v is not None for v in given.values()):
+            raise TfposeError("--min-cutoff, --beta and --d-cutoff need --smooth")
+        return None
+    from tfpose.inference.tracking import SmoothingSettings
+
+    return SmoothingSettings(**{k: v for k, v in given.items() if v is not None})
 
 
 def cmd_evaluate(args) -> None:
@@ -136,6 +150,19 @@ def add_parsers(sub) -> None:
                    help="bottom-up: draw persons scored above this (default: %(default)s)")
     p.add_argument("--flip-test", action="store_true", help="also run the mirrored input")
     p.add_argument("--threads", type=int, default=1, help=".tflite interpreter threads")
+    video = p.add_argument_group("video (tfpose.inference.video)")
+    video.add_argument("--track", action="store_true",
+                       help="keep each person's id from frame to frame (track_id in the json)")
+    video.add_argument("--boxes-from", choices=["previous"],
+                       help="top-down without --boxes: 'previous' crops around the people of "
+                       "the previous frame (the whole frame when none is confident)")
+    video.add_argument("--smooth", action="store_true",
+                       help="One-Euro filter on each tracked person's keypoints (implies --track)")
+    for name, what in (("min-cutoff", "cutoff frequency at rest, Hz"),
+                       ("beta", "speed coefficient, per person size per second"),
+                       ("d-cutoff", "cutoff of the speed estimate, Hz")):
+        video.add_argument(f"--{name}", type=float, help=f"One-Euro {what} (default: "
+                           "tfpose.inference.tracking.SmoothingSettings)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_predict)
 

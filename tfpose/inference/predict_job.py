@@ -9,7 +9,11 @@ results json.
 * Bottom-up models find every person themselves; persons scored at or below ``min_score`` are
   not drawn (all are written to the json).
 * Videos (``.mp4``, ``.avi``, ...) are read frame by frame; the drawn video is written as mp4
-  and each frame's persons go to the json with the frame index as ``image_id``.
+  and each frame's persons go to the json with the frame index as ``image_id``. With ``track``
+  each person keeps an id from frame to frame (``track_id`` in the json, drawn beside the
+  skeleton), with ``smoothing`` its keypoints go through the One-Euro filter at the video's frame
+  times, and with ``follow`` a top-down model crops around the previous frame's people instead
+  of taking the whole frame (:mod:`tfpose.inference.video`). Single images are predicted alone.
 
 Outputs in ``out``: ``<name>.jpg`` per image or ``<name>.mp4`` per video, and
 ``results.json`` (standard COCO keypoint results, with ``file_name`` added).
@@ -30,6 +34,8 @@ from tfpose.errors import DataError
 from tfpose.files import write_json_atomically
 from tfpose.inference.images import IMAGE_SUFFIXES, VIDEO_SUFFIXES, list_images, read_rgb
 from tfpose.inference.predictor import Person, PosePredictor
+from tfpose.inference.tracking import SmoothingSettings
+from tfpose.inference.video import VideoPoseTracker
 from tfpose.visualize import draw_skeleton
 
 log = logging.getLogger("tfpose")
@@ -38,7 +44,8 @@ DRAW_MIN_KEYPOINT_SCORE = 0.2  # joints below are left out of drawings (still in
 
 
 def predict_inputs(predictor: PosePredictor, source, out, *, boxes_file=None, ann_file=None,
-                   box_threshold: float = 0.5, min_score: float = 0.1) -> dict:
+                   box_threshold: float = 0.5, min_score: float = 0.1, track: bool = False,
+                   smoothing: SmoothingSettings | None = None, follow: bool = False) -> dict:
     """Run ``predictor`` on ``source`` (image, folder or video) and write ``out`` (module doc).
 
     Returns ``{"images", "persons", "outputs": [files], "results": path}``.
@@ -52,10 +59,16 @@ def predict_inputs(predictor: PosePredictor, source, out, *, boxes_file=None, an
                     boxes_file)
     out.mkdir(parents=True, exist_ok=True)
     results, written, frames = [], [], 0
+    video = None
+    if track or smoothing is not None or follow:
+        video = VideoPoseTracker(predictor, smoothing=smoothing, follow=follow)
     if source.is_file() and source.suffix.lower() in VIDEO_SUFFIXES:
-        frames, persons = _video(predictor, source, out, min_score, results)
+        frames, persons = _video(predictor, source, out, min_score, results, video, boxes)
         written.append(out / f"{source.stem}.mp4")
     else:
+        if video is not None:
+            log.warning("%s: tracking, smoothing and following apply to videos; images are "
+                        "predicted one by one", source)
         paths = [source] if source.is_file() else list_images(source)
         if source.is_file() and source.suffix.lower() not in IMAGE_SUFFIXES:
             raise DataError(source, f"not an image ({', '.join(IMAGE_SUFFIXES)}) or video "
@@ -120,19 +133,25 @@ def _image_ids(paths: list[Path], ann_file) -> dict[str, int]:
     return ids
 
 
-def _results(persons: list[Person], image_id: int, name: str) -> list[dict]:
-    return [{"image_id": image_id, "category_id": 1, "file_name": name,
-             "keypoints": [round(float(v), 2) for v in p.keypoints.reshape(-1)],
-             "score": round(p.score, 4)} for p in persons]
+def _results(persons: list[Person], image_id: int, name: str,
+             track_ids: list[int] | None = None) -> list[dict]:
+    results = [{"image_id": image_id, "category_id": 1, "file_name": name,
+                "keypoints": [round(float(v), 2) for v in p.keypoints.reshape(-1)],
+                "score": round(p.score, 4)} for p in persons]
+    for result, track_id in zip(results, track_ids or [], strict=False):
+        result["track_id"] = track_id
+    return results
 
 
 def _draw(image: np.ndarray, persons: list[Person], predictor: PosePredictor,
-          min_score: float) -> np.ndarray:
-    shown = [p.keypoints for p in persons if p.score > min_score or predictor.top_down]
+          min_score: float, track_ids: list[int] | None = None) -> np.ndarray:
+    shown = [i for i, p in enumerate(persons) if p.score > min_score or predictor.top_down]
     if not shown:
         return image
-    return draw_skeleton(image, np.stack(shown), predictor.info.keypoint_set,
-                         min_score=DRAW_MIN_KEYPOINT_SCORE)
+    labels = [f"#{track_ids[i]}" for i in shown] if track_ids else None
+    return draw_skeleton(image, np.stack([persons[i].keypoints for i in shown]),
+                         predictor.info.keypoint_set, min_score=DRAW_MIN_KEYPOINT_SCORE,
+                         labels=labels)
 
 
 def _write_image(path: Path, image_rgb: np.ndarray) -> None:
@@ -140,7 +159,8 @@ def _write_image(path: Path, image_rgb: np.ndarray) -> None:
         raise DataError(path, "could not write the drawn image")
 
 
-def _video(predictor, source: Path, out: Path, min_score: float, results: list):
+def _video(predictor, source: Path, out: Path, min_score: float, results: list,
+           video: VideoPoseTracker | None, boxes: dict | None):
     capture = cv2.VideoCapture(str(source))
     if not capture.isOpened():
         raise DataError(source, "not a readable video")
@@ -158,10 +178,11 @@ def _video(predictor, source: Path, out: Path, min_score: float, results: list):
                 if writer is None:
                     writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), fps,
                                              (image.shape[1], image.shape[0]))
-                found = predictor(image)
+                found, ids = _frame_people(predictor, video, image, frames / fps, boxes,
+                                           frames)
                 persons += len(found)
-                results += _results(found, frames, f"{source.name}#{frames}")
-                writer.write(cv2.cvtColor(_draw(image, found, predictor, min_score),
+                results += _results(found, frames, f"{source.name}#{frames}", ids)
+                writer.write(cv2.cvtColor(_draw(image, found, predictor, min_score, ids),
                                           cv2.COLOR_RGB2BGR))
                 frames += 1
                 bar.update()
@@ -172,3 +193,19 @@ def _video(predictor, source: Path, out: Path, min_score: float, results: list):
     if frames == 0:
         raise DataError(source, "the video has no readable frame")
     return frames, persons
+
+
+def _frame_people(predictor, video: VideoPoseTracker | None, image, t: float, boxes,
+                  frame: int) -> tuple[list[Person], list[int] | None]:
+    """One frame's people and, when tracking, their track ids."""
+    if video is None:
+        return _predict(predictor, image, boxes, frame), None
+    if boxes is not None and predictor.top_down:  # a detector's boxes
+        found = boxes.get(frame, [])
+        if not found:
+            video.tracker.update([], t)  # every track misses this frame
+            return [], []
+        tracked = video(image, t, [b for b, _ in found], [s for _, s in found])
+    else:
+        tracked = video(image, t)
+    return [p.person for p in tracked], [p.track_id for p in tracked]
