@@ -17,8 +17,9 @@ from tfpose.op_profile import COPIES, cut_ops, profile
 from tfpose.runtime.interpreter import host_interpreter
 
 TOLERANCE = 0.15  # the issue's bound on |sum of ops / whole - 1|
-
-
+# The suite runs two test files at once, so a profile can catch the other worker's load in one
+# part and not the other; a profiler that is really off misses on every attempt.
+ATTEMPTS = 3
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +41,14 @@ def bihrnet_file(tmp_path_factory):
 @pytest.mark.parametrize("name, binary", [("litepose_file", False), ("bihrnet_file", True)])
 def test_the_ops_add_up_to_the_whole_file(name, binary, request):
     flatbuffer = request.getfixturevalue(name).read_bytes()
-    found = profile(flatbuffer, host_interpreter, runs=7)  # as `tfpose benchmark` runs it
-    ratio = found.sum_ms / found.whole_ms
-    assert abs(ratio - 1) <= TOLERANCE, (found.sum_ms, found.whole_ms)
+    seen = []
+    for _ in range(ATTEMPTS):
+        found = profile(flatbuffer, host_interpreter, runs=7)  # as `tfpose benchmark` runs it
+        seen.append((round(found.sum_ms, 2), round(found.whole_ms, 2)))
+        if abs(found.sum_ms / found.whole_ms - 1) <= TOLERANCE:
+            break
+    else:
+        pytest.fail(f"ops' sum vs whole file (ms), {ATTEMPTS} attempts: {seen}")
     split = found.split()
     if binary:
         assert found.by_type()["LceBconv2d"] == split["binary"] > split["float"] > 0
