@@ -1,14 +1,11 @@
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from pycocotools.coco import COCO
 
+from tests.engine.two_replicas import assert_two_replicas_match
 from tfpose.codecs.associative_embedding import BottomUpCodec
 from tfpose.data.bottomup import bottomup_dataset
 from tfpose.data.bundled import synthetic_dataset
@@ -19,7 +16,6 @@ from tfpose.evaluation.bottomup_check import ideal_outputs, mirror_input, to_inp
 from tfpose.keypoints import COCO_17
 from tfpose.models.litepose import litepose
 
-REPO = Path(__file__).resolve().parents[2]
 SIZE = (128, 128)
 CODEC = BottomUpCodec(input_size=SIZE)
 METRICS = {"loss", "heatmap_s4", "heatmap_s2", "pull", "push"}
@@ -205,34 +201,11 @@ def test_mirrored_strategy_matches_no_strategy():
     assert set(plain_logs) == METRICS
 
 
-TWO_REPLICAS = """
-import tfpose
-import tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-import numpy as np
-from tests.engine.test_bottomup import train_tiny
-strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-assert strategy.num_replicas_in_sync == 2
-plain_weights, plain_logs = train_tiny(tf.distribute.get_strategy())
-mirrored_weights, mirrored_logs = train_tiny(strategy)
-for plain, mirrored in zip(plain_weights, mirrored_weights, strict=True):
-    np.testing.assert_allclose(mirrored, plain, rtol=1e-4, atol=1e-6)
-for key in plain_logs:
-    np.testing.assert_allclose(mirrored_logs[key], plain_logs[key], rtol=1e-4)
-print("two replicas match")
-"""
-
-
 @pytest.mark.slow
 def test_two_replicas_match_one_device():
     # Gradients are summed over replicas: a loss not scaled by the global batch would double.
     # The model has no batch norm, which normalises per replica (1 image each vs 2 together).
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result = subprocess.run([sys.executable, "-c", TWO_REPLICAS], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "two replicas match" in result.stdout
+    assert_two_replicas_match("tests.engine.test_bottomup")
 
 
 # ---- evaluation ------------------------------------------------------------------------------

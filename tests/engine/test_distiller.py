@@ -1,12 +1,9 @@
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.engine.two_replicas import assert_two_replicas_match
 from tfpose.codecs.heatmap import HeatmapCodec
 from tfpose.engine.distiller import Distiller, stage_two_from, transfer_weights
 from tfpose.layers.binary import QuantPolicy
@@ -16,7 +13,6 @@ from tfpose.models.zoo import create
 
 TINY = {"input_size": (64, 64), "num_keypoints": 4, "modules": (1, 1, 1), "branch_blocks": 1,
         "stage1_blocks": 1}
-REPO = Path(__file__).resolve().parents[2]
 
 
 def random_batches(num_examples=4, input_size=(64, 64), num_keypoints=4, seed=0):
@@ -170,32 +166,9 @@ def test_mirrored_strategy_matches_no_strategy():
     assert not np.allclose(plain_weights[0], tiny_model("student", 1).get_weights()[0])
 
 
-TWO_REPLICAS = """
-import tfpose
-import tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-import numpy as np
-from tests.engine.test_distiller import train_tiny
-strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-assert strategy.num_replicas_in_sync == 2
-plain_weights, plain_logs = train_tiny(tf.distribute.get_strategy())
-mirrored_weights, mirrored_logs = train_tiny(strategy)
-for plain, mirrored in zip(plain_weights, mirrored_weights, strict=True):
-    np.testing.assert_allclose(mirrored, plain, rtol=1e-4, atol=1e-6)
-for key in plain_logs:
-    np.testing.assert_allclose(mirrored_logs[key], plain_logs[key], rtol=1e-4)
-print("two replicas match")
-"""
-
-
 def test_two_replicas_match_one_device():
     # Gradients are summed over replicas: a loss not scaled by the global batch would double.
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result = subprocess.run([sys.executable, "-c", TWO_REPLICAS], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "two replicas match" in result.stdout
+    assert_two_replicas_match("tests.engine.test_distiller")
 
 
 # ---- two-stage binary training ---------------------------------------------------------------
