@@ -39,7 +39,7 @@ else:
     from tfpose import layers as _layers  # noqa: F401
 
 _API = ("Person", "PosePredictor", "SmoothingSettings", "TrackedPerson", "VideoPoseTracker",
-        "convert", "create_model", "list_models", "load_model")
+        "convert", "create_model", "list_models", "load_model", "load_person_boxes")
 __all__ = [*_API, "__version__"]
 
 

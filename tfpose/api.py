@@ -10,7 +10,12 @@
 ``tfpose.convert(...)`` writes a ``.tflite`` with its parity report; the ``tfpose`` commands are
 built on these functions. In video, ``tfpose.VideoPoseTracker(predictor, smoothing=tfpose.
 SmoothingSettings(), follow=True)`` gives people with track ids, frame by frame
-(:mod:`tfpose.inference.video`).
+(:mod:`tfpose.inference.video`). A top-down model takes person boxes from a detection file, or
+from ``tfpose.load_person_boxes(path)`` (a bottom-up model or an SSD-style detector ``.tflite``,
+:mod:`tfpose.inference.person_boxes`)::
+
+    boxes = tfpose.load_person_boxes("litepose_xs.tflite")
+    people = predictor.predict(image, *boxes(image))          # boxes and their scores
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from tfpose.export.job import convert_job
+from tfpose.inference.person_boxes import load_person_boxes
 from tfpose.inference.predictor import Person, PosePredictor
 from tfpose.inference.tracking import SmoothingSettings, TrackedPerson
 from tfpose.inference.video import VideoPoseTracker
@@ -25,7 +31,7 @@ from tfpose.models import zoo
 from tfpose.runtime.loading import load_model_file
 
 __all__ = ["Person", "PosePredictor", "SmoothingSettings", "TrackedPerson", "VideoPoseTracker",
-           "convert", "create_model", "list_models", "load_model"]
+           "convert", "create_model", "list_models", "load_model", "load_person_boxes"]
 
 
 def load_model(path, *, threads: int = 1, flip_test: bool = False, decoder: str | None = None,

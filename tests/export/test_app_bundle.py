@@ -4,8 +4,10 @@ import dataclasses
 
 import pytest
 
+from tfpose.codecs.associative_embedding import BottomUpCodec
+from tfpose.codecs.grouping import JOINT_ORDERS, GroupingConfig
 from tfpose.codecs.heatmap import HeatmapCodec
-from tfpose.codecs.model_info import topdown_info
+from tfpose.codecs.model_info import attach_to_tflite, bottomup_info, topdown_info
 from tfpose.export.app_bundle import app_properties, bundle, main
 from tfpose.export.convert import convert
 from tfpose.keypoints import COCO_17, MPII_16
@@ -35,6 +37,34 @@ def test_properties_say_how_each_output_decodes(converted):
         values = _properties(app_properties(converted[name]))
         assert values == {"label": f"{name} (topdown)", "kind": "topdown", "keypoints": "coco",
                           "output": output, "binary": "false", "model": "tiny"}
+
+
+
+def test_bottomup_properties_carry_the_grouping_settings(converted, tmp_path):
+    # Only the model information matters here, not whether the graph is a bottom-up one.
+    flatbuffer = converted["heatmaps"].read_bytes()
+    default = BottomUpCodec(input_size=(64, 48), strides=(4, 2))
+    other = BottomUpCodec(input_size=(64, 48), strides=(4, 2), grouping=GroupingConfig(
+        nms_kernel=3, max_candidates=12, detection_threshold=0.05, tag_threshold=0.75,
+        use_detection_value=False, refine=False, refine_within_tag_threshold=True,
+        adjust="none", grouping_stride=1, joint_order=tuple(range(17))))
+    want = {
+        "default": ("5", "30", "0.1", "1.0", "true", "true", "false", "quarter",
+                    ",".join(map(str, JOINT_ORDERS["coco"])), "2"),
+        "other": ("3", "12", "0.05", "0.75", "false", "false", "true", "none",
+                  ",".join(map(str, range(17))), "1")}
+    keys = ("nms_kernel", "max_candidates", "detection_threshold", "tag_threshold",
+            "use_detection_value", "refine", "refine_within_tag_threshold", "adjust",
+            "joint_order", "stride")
+    for name, codec in (("default", default), ("other", other)):
+        path = tmp_path / f"{name}.tflite"
+        path.write_bytes(attach_to_tflite(flatbuffer, bottomup_info(codec, COCO_17, "lp")))
+        values = _properties(app_properties(path))
+        assert values["kind"] == "bottomup" and values["output"] == "gaussian"
+        assert {k: values[f"grouping.{k}"] for k in keys} == dict(zip(keys, want[name],
+                                                                      strict=True))
+    topdown = _properties(app_properties(converted["heatmaps"]))
+    assert not any(key.startswith("grouping.") for key in topdown)
 
 
 def test_bundle_copies_models_beside_their_properties(converted, tmp_path):

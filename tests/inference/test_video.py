@@ -1,67 +1,17 @@
 """People in video: the frame-by-frame tracker over a real predictor, and `tfpose predict` on a
-clip with --track / --smooth / --boxes-from previous.
-
-The model here is a real Keras model with fixed weights that "sees" three coloured blobs: its
-heatmap k is the blob of colour channel k % 3, so its keypoints follow the blobs wherever they
-move, and the motion of the clip is known exactly."""
+clip with --track / --smooth / --boxes-from previous. The model and the clip: tests/inference/
+blobs.py (its fixture ``blob_files`` is in conftest.py)."""
 
 import json
 
 import cv2
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import tfpose
 from tfpose.cli import main
-from tfpose.codecs.heatmap import HeatmapCodec
-from tfpose.codecs.model_info import topdown_info
-from tfpose.keypoints import COCO_17
-from tfpose.runtime.keras_files import save_model_atomically
 
-SIZE = (96, 128)  # frame H, W
-FRAMES = 12
-
-
-def blob_model() -> tf.keras.Model:
-    """64x64 input -> 16x16 heatmaps; heatmap k = channel k % 3 of the image, pooled."""
-    images = tf.keras.Input((64, 64, 3))
-    pooled = tf.keras.layers.AveragePooling2D(4)(tf.keras.layers.Rescaling(1 / 255)(images))
-    pick = tf.keras.layers.Conv2D(17, 1, use_bias=False)
-    heatmaps = pick(pooled)
-    kernel = np.zeros((1, 1, 3, 17), np.float32)
-    kernel[0, 0, np.arange(17) % 3, np.arange(17)] = 1.0
-    pick.set_weights([kernel])
-    return tf.keras.Model(images, heatmaps, name="blobs")
-
-
-def blob_centres(frame: int) -> np.ndarray:
-    """[3, 2] (x, y) of the red, green and blue blobs: a triangle moving right and down."""
-    start = np.array([[40.0, 30.0], [60.0, 30.0], [50.0, 55.0]])
-    return start + frame * np.array([3.0, 1.5])
-
-
-def draw_frame(frame: int) -> np.ndarray:
-    image = np.zeros((*SIZE, 3), np.uint8)
-    ys, xs = np.mgrid[: SIZE[0], : SIZE[1]]
-    for channel, (x, y) in enumerate(blob_centres(frame)):
-        image[..., channel] = np.maximum(image[..., channel], (255 * np.exp(
-            -((xs - x) ** 2 + (ys - y) ** 2) / (2 * 6.0 ** 2))).astype(np.uint8))
-    return image
-
-
-@pytest.fixture(scope="module")
-def blob_files(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("video")
-    codec = HeatmapCodec(input_size=(64, 64), heatmap_size=(16, 16), padding=1.0)
-    model_path = save_model_atomically(blob_model(), folder / "blobs.keras",
-                                       topdown_info(codec, COCO_17, "blobs"))
-    clip = folder / "clip.avi"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, SIZE[::-1])
-    for frame in range(FRAMES):
-        writer.write(cv2.cvtColor(draw_frame(frame), cv2.COLOR_RGB2BGR))
-    writer.release()
-    return model_path, clip
+from .blobs import FRAMES, SIZE, blob_centres, draw_frame
 
 
 def keypoint_error(keypoints: np.ndarray, frame: int) -> float:
@@ -87,6 +37,40 @@ def test_one_person_keeps_one_id_frame_by_frame(blob_files, follow):
             # cropped around the previous frame's keypoints, not the whole frame
             x, y, w, h = tracked[0].person.box
             assert w < SIZE[1] / 2 and h < SIZE[0] and (x, y) != (0.0, 0.0)
+
+
+class CountingBoxes:
+    """A person box source that finds the blobs' box in given frames only, and counts calls."""
+
+    def __init__(self, frames_with_people):
+        self.frames_with_people, self.calls, self.frame = frames_with_people, 0, 0
+
+    def __call__(self, image):
+        self.calls += 1
+        if self.frame not in self.frames_with_people:
+            return np.zeros((0, 4)), np.zeros(0)
+        low, high = blob_centres(self.frame).min(0) - 15, blob_centres(self.frame).max(0) + 15
+        return np.array([[*low, *(high - low)]]), np.array([0.8])
+
+
+@pytest.mark.parametrize("follow", [False, True])
+def test_person_boxes_find_people_every_frame_or_when_the_tracks_are_lost(blob_files, follow):
+    boxes = CountingBoxes(frames_with_people=set(range(FRAMES)) - {4})
+    video = tfpose.VideoPoseTracker(tfpose.load_model(blob_files[0]), follow=follow,
+                                    person_boxes=boxes, max_missed=0)
+    ids = []
+    for frame in range(FRAMES):
+        boxes.frame = frame
+        tracked = video(draw_frame(frame), frame / 10)
+        ids.append([t.track_id for t in tracked])
+        if tracked:
+            assert keypoint_error(tracked[0].person.keypoints, frame) < 3.0, frame
+            assert tracked[0].person.box[0] > 0  # a found box, not the whole frame
+    if follow:  # the source runs only while nobody is followed: frame 0
+        assert boxes.calls == 1 and ids == [[1]] * FRAMES
+    else:  # every frame; nobody in frame 4 ends the track (max_missed 0): a new id after it
+        assert boxes.calls == FRAMES
+        assert ids == [[1]] * 4 + [[]] + [[2]] * (FRAMES - 5)
 
 
 def test_smoothing_changes_the_moving_keypoints_but_keeps_them_close(blob_files):

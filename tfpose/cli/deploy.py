@@ -51,10 +51,20 @@ def cmd_predict(args) -> None:
     from tfpose.inference.predict_job import predict_inputs
 
     predictor = api.load_model(args.model, threads=args.threads, flip_test=args.flip_test)
+    follow = args.boxes_from == "previous"
+    if args.person_class is not None and (follow or args.boxes_from is None):
+        raise TfposeError("--person-class is for --boxes-from DETECTOR.tflite")
+    person_boxes = None
+    if args.boxes_from is not None and not follow:
+        person_boxes = api.load_person_boxes(Path(args.boxes_from), threads=args.threads,
+                                             threshold=args.box_threshold,
+                                             person_class=args.person_class)
+    file_threshold = 0.5 if args.box_threshold is None else args.box_threshold
     summary = predict_inputs(predictor, args.input, args.out, boxes_file=args.boxes,
-                             ann_file=args.ann, box_threshold=args.box_threshold,
+                             ann_file=args.ann, box_threshold=file_threshold,
                              min_score=args.min_score, track=args.track,
-                             smoothing=_smoothing(args), follow=args.boxes_from == "previous")
+                             smoothing=_smoothing(args), follow=follow,
+                             person_boxes=person_boxes)
     if args.json:
         print(json.dumps(summary, indent=1))
     else:
@@ -144,8 +154,16 @@ def add_parsers(sub) -> None:
                    "(default: the whole image is one person)")
     p.add_argument("--ann", type=Path, help="COCO annotation json giving the image ids of "
                    "--boxes by file name (default: numeric file names are ids)")
-    p.add_argument("--box-threshold", type=float, default=0.5,
-                   help="skip boxes scored below this (default: %(default)s)")
+    p.add_argument("--boxes-from", metavar="previous|MODEL",
+                   help="top-down without --boxes: person boxes from a bottom-up model "
+                   "(LitePose .keras / .tflite), an SSD-style detector .tflite (TFLite detection "
+                   "post-process outputs) or, in video, 'previous': crops around the people of "
+                   "the previous frame (the whole frame when none is confident)")
+    p.add_argument("--person-class", type=int, help="--boxes-from DETECTOR: the person's class "
+                   "id (default: 'person' in the file's labels, else 0)")
+    p.add_argument("--box-threshold", type=float,
+                   help="skip boxes scored below this (default: 0.5 for detections, 0.1 for "
+                   "a bottom-up model's people)")
     p.add_argument("--min-score", type=float, default=0.1,
                    help="bottom-up: draw persons scored above this (default: %(default)s)")
     p.add_argument("--flip-test", action="store_true", help="also run the mirrored input")
@@ -153,9 +171,6 @@ def add_parsers(sub) -> None:
     video = p.add_argument_group("video (tfpose.inference.video)")
     video.add_argument("--track", action="store_true",
                        help="keep each person's id from frame to frame (track_id in the json)")
-    video.add_argument("--boxes-from", choices=["previous"],
-                       help="top-down without --boxes: 'previous' crops around the people of "
-                       "the previous frame (the whole frame when none is confident)")
     video.add_argument("--smooth", action="store_true",
                        help="One-Euro filter on each tracked person's keypoints (implies --track)")
     for name, what in (("min-cutoff", "cutoff frequency at rest, Hz"),

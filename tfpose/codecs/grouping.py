@@ -168,10 +168,10 @@ def _candidates(heatmaps, tags, config: GroupingConfig):
         is_peak &= cv2.dilate(marker, square) == marker
         peaks[joint] = np.where(is_peak, heat, 0.0).reshape(-1)
     top = min(config.max_candidates, height * width)
-    index = np.argpartition(-peaks, top - 1, axis=1)[:, :top]
+    # A stable sort: equal peaks (frequent in int8 outputs) keep raster order, so which of them
+    # are candidates is defined, and the app's Java grouping makes the same choice.
+    index = np.argsort(-peaks, axis=1, kind="stable")[:, :top]
     values = np.take_along_axis(peaks, index, axis=1)
-    order = np.argsort(-values, axis=1, kind="stable")
-    index, values = np.take_along_axis(index, order, 1), np.take_along_axis(values, order, 1)
     xy = np.stack([index % width, index // width], axis=-1).astype(np.float32)
     flat_tags = tags.reshape(height * width, k, -1)
     return xy, values, flat_tags[index, np.arange(k)[:, None]]
@@ -238,7 +238,8 @@ def _refine(poses, mean_tags, heatmaps, tags, max_distance: float) -> None:
 
 
 def _quarter_offsets(heatmaps, xy, joint):
-    """±0.25 px toward the higher neighbour along x and y (0 on ties and at the border)."""
+    """±0.25 px toward the higher neighbour along x and y, 0 on ties. On the border the
+    missing neighbour is the pixel itself, so a peak there steps 0.25 outward."""
     height, width, _ = heatmaps.shape
     x, y = xy[:, 0].astype(int), xy[:, 1].astype(int)
     right, left = np.minimum(x + 1, width - 1), np.maximum(x - 1, 0)

@@ -6,9 +6,12 @@
 Each ``NAME.tflite`` is copied to ``ASSETS/models/NAME.tflite`` beside ``NAME.properties``
 (``java.util.Properties``: the app reads it without a JSON or flatbuffer parser): its label,
 kind, keypoint set, how its output decodes (``decoded`` keypoints in input pixels, ``gaussian``
-heatmaps or ``sigmoid`` logits) and whether it needs LCE's binary kernels. The facts come from
-the model information ``tfpose convert`` puts in the file; a file without it, or with keypoints
-the app does not draw (it draws COCO's 17), is refused with its name.
+heatmaps or ``sigmoid`` logits) and whether it needs LCE's binary kernels; a bottom-up model's
+``grouping.*`` entries carry its codec's test-time grouping settings
+(:class:`tfpose.codecs.grouping.GroupingConfig`, for the app's ``AssociativeGrouping``) and the
+stride of the grouping grid. The facts come from the model information ``tfpose convert`` puts
+in the file; a file without it, or with keypoints the app does not draw (it draws COCO's 17), is
+refused with its name.
 """
 
 from __future__ import annotations
@@ -45,7 +48,30 @@ def app_properties(path: Path) -> str:
     label = f"{path.stem} ({'binary, LCE' if binary else info.kind})"
     lines = {"label": label, "kind": info.kind, "keypoints": info.keypoints, "output": output,
              "binary": str(binary).lower(), "model": info.model}
+    if info.kind == "bottomup":
+        lines.update(_grouping(info, path))
     return "".join(f"{key}={_escape(value)}\n" for key, value in lines.items())
+
+
+def _grouping(info, path: Path) -> dict[str, str]:
+    """``grouping.*`` entries: the bottom-up codec's grouping settings, its joint order
+    spelled out, and ``grouping.stride``, the grid's stride in input pixels."""
+    try:
+        codec = info.bottomup_codec()
+        order = codec.grouping.order(info.keypoint_set)
+    except (ValueError, TypeError, KeyError) as e:
+        raise DataError(path, f"unreadable bottom-up codec in its model information: {e}") \
+            from None
+    config = codec.grouping
+    entries = {"nms_kernel": config.nms_kernel, "max_candidates": config.max_candidates,
+               "detection_threshold": float(config.detection_threshold),
+               "tag_threshold": float(config.tag_threshold),
+               "use_detection_value": str(config.use_detection_value).lower(),
+               "refine": str(config.refine).lower(),
+               "refine_within_tag_threshold": str(config.refine_within_tag_threshold).lower(),
+               "adjust": config.adjust, "joint_order": ",".join(str(k) for k in order),
+               "stride": codec.grouping_stride}
+    return {f"grouping.{key}": str(value) for key, value in entries.items()}
 
 
 def _escape(value: str) -> str:

@@ -2,10 +2,12 @@
 results json.
 
 * Top-down models crop each person box of ``--boxes`` (a COCO detection results json:
-  ``[{"image_id", "bbox": [x, y, w, h], "score", "category_id"}]``) or, without boxes, treat the
-  whole image as one person. An image's id is found by its file name in ``--ann`` (a COCO
-  annotation json) or, without it, read from a numeric file name (COCO's ``000000000139.jpg``
-  is image 139). Boxes scored below ``box_threshold`` are skipped.
+  ``[{"image_id", "bbox": [x, y, w, h], "score", "category_id"}]``), or of ``person_boxes`` (a
+  source that finds them in each image: a bottom-up model or an SSD-style detector,
+  :mod:`tfpose.inference.person_boxes`) or, without boxes, treat the whole image as one person.
+  An image's id is found by its file name in ``--ann`` (a COCO annotation json) or, without it,
+  read from a numeric file name (COCO's ``000000000139.jpg`` is image 139). Boxes of the file
+  scored below ``box_threshold`` are skipped.
 * Bottom-up models find every person themselves; persons scored at or below ``min_score`` are
   not drawn (all are written to the json).
 * Videos (``.mp4``, ``.avi``, ...) are read frame by frame; the drawn video is written as mp4
@@ -45,18 +47,24 @@ DRAW_MIN_KEYPOINT_SCORE = 0.2  # joints below are left out of drawings (still in
 
 def predict_inputs(predictor: PosePredictor, source, out, *, boxes_file=None, ann_file=None,
                    box_threshold: float = 0.5, min_score: float = 0.1, track: bool = False,
-                   smoothing: SmoothingSettings | None = None, follow: bool = False) -> dict:
+                   smoothing: SmoothingSettings | None = None, follow: bool = False,
+                   person_boxes=None) -> dict:
     """Run ``predictor`` on ``source`` (image, folder or video) and write ``out`` (module doc).
 
-    Returns ``{"images", "persons", "outputs": [files], "results": path}``.
+    ``person_boxes``: ``image -> (boxes, scores)``, the person boxes of each image for a top-down
+    model (instead of ``boxes_file``). Returns ``{"images", "persons", "outputs": [files],
+    "results": path}``.
     """
     source, out = Path(source), Path(out)
     if not source.exists():
         raise DataError(source, "input not found (an image, a folder of images or a video)")
-    boxes = _boxes(boxes_file, box_threshold) if boxes_file else None
+    if boxes_file is not None and person_boxes is not None:
+        raise DataError(boxes_file, "give person boxes from a file or from a model, not both")
+    boxes = _boxes(boxes_file, box_threshold) if boxes_file else person_boxes
     if boxes is not None and not predictor.top_down:
-        log.warning("%s: a bottom-up model finds persons itself; --boxes is not used",
-                    boxes_file)
+        log.warning("%s: a bottom-up model finds persons itself; person boxes are not used",
+                    predictor.model.path)
+        boxes = None
     out.mkdir(parents=True, exist_ok=True)
     results, written, frames = [], [], 0
     video = None
@@ -91,12 +99,23 @@ def predict_inputs(predictor: PosePredictor, source, out, *, boxes_file=None, an
 
 
 def _predict(predictor, image, boxes, image_id) -> list[Person]:
-    if not predictor.top_down or boxes is None:
+    found = _boxes_in(boxes, image, image_id)
+    if found is None:
         return predictor(image)
-    found = boxes.get(image_id, [])
     if not found:
         return []
     return predictor(image, [b for b, _ in found], [s for _, s in found])
+
+
+def _boxes_in(boxes, image, image_id) -> list | None:
+    """``[(box, score)]`` of one image from a detection file's boxes (a dict by image id) or a
+    person box source (a callable); None without either."""
+    if boxes is None:
+        return None
+    if callable(boxes):
+        found, scores = boxes(image)
+        return list(zip(found, scores, strict=True))
+    return boxes.get(image_id, [])
 
 
 def _boxes(path, threshold: float) -> dict[int, list]:
@@ -160,7 +179,7 @@ def _write_image(path: Path, image_rgb: np.ndarray) -> None:
 
 
 def _video(predictor, source: Path, out: Path, min_score: float, results: list,
-           video: VideoPoseTracker | None, boxes: dict | None):
+           video: VideoPoseTracker | None, boxes):
     capture = cv2.VideoCapture(str(source))
     if not capture.isOpened():
         raise DataError(source, "not a readable video")
@@ -200,8 +219,8 @@ def _frame_people(predictor, video: VideoPoseTracker | None, image, t: float, bo
     """One frame's people and, when tracking, their track ids."""
     if video is None:
         return _predict(predictor, image, boxes, frame), None
-    if boxes is not None and predictor.top_down:  # a detector's boxes
-        found = boxes.get(frame, [])
+    found = _boxes_in(boxes, image, frame)
+    if found is not None:  # a detector's boxes
         if not found:
             video.tracker.update([], t)  # every track misses this frame
             return [], []

@@ -137,23 +137,29 @@ class OneEuroFilter:
 @dataclass(frozen=True)
 class SmoothingSettings:
     """One-Euro settings for keypoints in pixels with ``scale`` = the person's size in pixels,
-    at video frame rates (15 to 60 fps). To be tuned by a benchmark; the defaults reason so:
+    at video frame rates (15 to 60 fps). Chosen with ``benchmarks/video_tracking.py`` (clips of
+    real photos with known motion, keypoint noise of 1-4 % of the person's size; figures in
+    ``benchmarks/README.md``):
 
     - ``min_cutoff = 1.0`` Hz: at 30 fps a 1 Hz low-pass has ``alpha`` 0.17 and cuts the standard
       deviation of white jitter on a still keypoint about threefold; a slow movement lags by
       ``tau`` = 0.16 s.
-    - ``beta = 3.0`` (Hz per person size per second): on a steady movement at ``v`` person sizes
-      per second the cutoff rises to about ``min_cutoff + beta v`` and the lag is at most
-      ``v / (2 pi (min_cutoff + beta v))`` < ``1 / (2 pi beta)`` = 5 % of the person's size
-      (simulated at 30 fps: 3 % at 2 sizes/s, a swung wrist, against 6.5 % with ``beta`` 1 and
-      32 % with 0). Jitter of 1 % of the size per frame on a still person reads as a small speed
-      and is still cut to 0.37 of itself (0.29 with ``beta`` 0).
+    - ``beta = 10.0`` (Hz per person size per second): on a steady movement at ``v`` person
+      sizes per second the cutoff rises to about ``min_cutoff + beta v`` and the lag is at most
+      ``v / (2 pi (min_cutoff + beta v))`` < ``1 / (2 pi beta)`` = 1.6 % of the person's size.
+      The lag is what a small person pays: a camera pan moves them many sizes per second. On the
+      benchmark (noise 2 % of the size, 30 fps) ``beta`` 10 cuts the jitter 2.3-fold and the
+      error from 2.51 % to 2.13 % of the size, the smallest people's included; ``beta`` 3 cut
+      the jitter 3.4-fold but raised the error to 2.94 % (3.5 % on a 54 px person), ``beta`` 30
+      lowers the error to 2.05 % but cuts the jitter only 1.7-fold. A model that jitters less
+      wants a higher ``beta``: at 1 % noise ``beta`` 10 raises the error from 1.25 % to 1.62 %,
+      ``beta`` 30 lowers it to 1.20 %.
     - ``d_cutoff = 1.0`` Hz: the paper's value; the speed estimate needs smoothing of its own,
       being a difference of noisy positions.
     """
 
     min_cutoff: float = 1.0
-    beta: float = 3.0
+    beta: float = 10.0
     d_cutoff: float = 1.0
 
     def __post_init__(self):

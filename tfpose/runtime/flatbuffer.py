@@ -55,6 +55,14 @@ def op_histogram(flatbuffer: bytes) -> dict[str, int]:
     return dict(Counter(name for *_, name in operators(flatbuffer)))
 
 
+def op_outputs(flatbuffer: bytes, name: str) -> list[int] | None:
+    """Tensor indices of the outputs of the first op called ``name`` (None: no such op)."""
+    for _, _, op, found in operators(flatbuffer):
+        if found == name:
+            return [int(i) for i in op.OutputsAsNumpy()]
+    return None
+
+
 def signature_outputs(flatbuffer: bytes) -> list[tuple[str, int]]:
     """(signature output name, tensor index) of the first signature, sorted by name."""
     model = schema_fb.Model.GetRootAsModel(flatbuffer, 0)

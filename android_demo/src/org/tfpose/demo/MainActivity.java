@@ -25,6 +25,8 @@ import android.view.TextureView;
 import android.view.View;
 import android.widget.AdapterView;
 import android.widget.ArrayAdapter;
+import android.widget.CheckBox;
+import android.widget.CompoundButton;
 import android.widget.FrameLayout;
 import android.widget.LinearLayout;
 import android.widget.Spinner;
@@ -42,8 +44,9 @@ import org.tfpose.demo.pose.PoseResult;
 import org.tfpose.demo.pose.YuvConverter;
 
 /**
- * Camera preview, the skeleton of the person in view, and what each frame cost. The UI only:
- * the model runs in {@link PoseEstimator}, geometry and decoding in {@code pose}.
+ * Camera preview, the skeletons of the people in view with their track ids, and what each
+ * frame cost. The UI only: the model and the tracking run in {@link PoseEstimator}, geometry,
+ * decoding and tracking rules in {@code pose}.
  */
 public final class MainActivity extends Activity {
   private static final int FRAME_WIDTH = 640;
@@ -63,6 +66,8 @@ public final class MainActivity extends Activity {
   private int modelChoice;
   private int threadChoice;
   private long lastFrameNanos;
+  /** Keypoints through the One-Euro filter (PoseTracker); read on the worker thread. */
+  private volatile boolean smoothing = true;
 
   @Override
   protected void onCreate(Bundle state) {
@@ -87,10 +92,25 @@ public final class MainActivity extends Activity {
         threadChoice = index;
       }
     }, " thread(s)"));
+    bar.addView(smoothingToggle());
     bar.addView(status);
     root.addView(bar, new FrameLayout.LayoutParams(FrameLayout.LayoutParams.MATCH_PARENT,
         FrameLayout.LayoutParams.WRAP_CONTENT, Gravity.TOP));
     setContentView(root);
+  }
+
+  private CheckBox smoothingToggle() {
+    CheckBox box = new CheckBox(this);
+    box.setText("smooth keypoints (One-Euro filter)");
+    box.setTextColor(0xFFFFFFFF);
+    box.setChecked(smoothing);
+    box.setOnCheckedChangeListener(new CompoundButton.OnCheckedChangeListener() {
+      @Override
+      public void onCheckedChanged(CompoundButton button, boolean checked) {
+        smoothing = checked;
+      }
+    });
+    return box;
   }
 
   private interface Choice {
@@ -371,6 +391,7 @@ public final class MainActivity extends Activity {
     }
     PoseEstimator model = estimator;
     int[] argb;
+    long stamp = image.getTimestamp();
     try {
       if (model == null) {
         return;
@@ -384,15 +405,22 @@ public final class MainActivity extends Activity {
     }
     int uprightW = sensorDegrees % 180 == 0 ? FRAME_WIDTH : FRAME_HEIGHT;
     int uprightH = sensorDegrees % 180 == 0 ? FRAME_HEIGHT : FRAME_WIDTH;
-    PoseResult pose = model.estimate(argb, FRAME_WIDTH, FRAME_HEIGHT,
-        Affine.upright(FRAME_WIDTH, FRAME_HEIGHT, sensorDegrees, false), uprightW, uprightH);
-    overlay.show(pose);
     long now = System.nanoTime();
+    // The frame's capture time (a monotonic clock); the tracker's filters need increasing times.
+    double seconds = (stamp > 0 ? stamp : now) / 1e9;
+    boolean smooth = smoothing;
+    PoseResult pose = model.estimate(argb, FRAME_WIDTH, FRAME_HEIGHT,
+        Affine.upright(FRAME_WIDTH, FRAME_HEIGHT, sensorDegrees, false), uprightW, uprightH,
+        seconds, smooth);
+    overlay.show(pose);
     double fps = lastFrameNanos == 0 ? 0 : 1e9 / (now - lastFrameNanos);
     lastFrameNanos = now;
+    String crops = pose.followed ? pose.modelRuns + " crop(s) from the last frame"
+        : "whole frame";
     say(String.format(Locale.ROOT, "%s, %d thread(s): %.1f fps, model %.1f ms, pre %.1f ms, "
-        + "decode %.1f ms", model.spec.label, THREADS[threadChoice], fps, pose.inferenceMs,
-        pose.preprocessMs, pose.decodeMs));
+        + "decode+track %.1f ms\n%d people, %s, smoothing %s", model.spec.label,
+        THREADS[threadChoice], fps, pose.inferenceMs, pose.preprocessMs, pose.decodeMs,
+        pose.persons.length, crops, smooth ? "on" : "off"));
   }
 
   private static byte[] bytes(Image.Plane plane) {

@@ -7,26 +7,45 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.tensorflow.lite.DataType;
 import org.tensorflow.lite.Interpreter;
 import org.tensorflow.lite.Tensor;
 import org.tfpose.demo.pose.Affine;
+import org.tfpose.demo.pose.AssociativeGrouping;
+import org.tfpose.demo.pose.BottomUpOutputs;
 import org.tfpose.demo.pose.HeatmapDecoder;
 import org.tfpose.demo.pose.KeypointSet;
 import org.tfpose.demo.pose.ModelSpec;
+import org.tfpose.demo.pose.Person;
 import org.tfpose.demo.pose.PoseResult;
+import org.tfpose.demo.pose.PoseTracker;
 import org.tfpose.demo.pose.Preprocessor;
+import org.tfpose.demo.pose.SmoothingSettings;
+import org.tfpose.demo.pose.TrackedPose;
 
 /**
  * The one class that touches the interpreter: a bundled model in, a {@link PoseResult} per
- * frame out. The interpreter is TensorFlow Lite's Java API; with the LCE AAR in the APK its
- * runtime also has LCE's binary kernels. Float ops run under XNNPACK, which leaves LCE's custom
- * ops to LCE: LCE's published phone figures were measured that way, and so is `tfpose benchmark`.
+ * frame out, with the people followed from frame to frame (as {@code tfpose.VideoPoseTracker}
+ * with {@code follow=True} does). The interpreter is TensorFlow Lite's Java API; with the LCE
+ * AAR in the APK its runtime also has LCE's binary kernels. Float ops run under XNNPACK, which
+ * leaves LCE's custom ops to LCE: LCE's published phone figures were measured that way, and so
+ * is `tfpose benchmark`.
+ *
+ * <p>Top-down models: the first frame, and any frame after one where no track is confident
+ * ({@link PoseTracker#nextBoxes} is null), is one crop of the whole frame; otherwise one crop
+ * per confident track, around its keypoints of the frame before. Bottom-up models find everyone
+ * in the whole frame ({@link AssociativeGrouping}). Either way {@link PoseTracker} gives the
+ * track ids and, when asked, smooths the keypoints.
  */
 final class PoseEstimator implements AutoCloseable {
   private static final int K = KeypointSet.COCO_NAMES.length;
+  /** Growth of a person box before cropping: HeatmapCodec's padding, as in training. */
+  private static final double PADDING = 1.25;
 
   final ModelSpec spec;
   private final Interpreter interpreter;
@@ -35,8 +54,14 @@ final class PoseEstimator implements AutoCloseable {
   private final boolean uint8Input;
   private final float inputScale;
   private final int inputZeroPoint;
+  /** Top-down: the output decoded (the finest). */
   private final int outputIndex;
-  private final int[] outputShape;
+  /** Per output: its shape without the batch, {H, W, C} or {K, 3}. */
+  private final int[][] outputShapes;
+  private final Map<Integer, Object> outputBuffers = new HashMap<>();
+  private PoseTracker tracker;
+  private boolean trackerSmooths;
+  private double lastTime = -1;
 
   /** True when the TensorFlow Lite (or LCE) runtime classes are in the APK. */
   static boolean runtimeAvailable() {
@@ -64,16 +89,29 @@ final class PoseEstimator implements AutoCloseable {
     uint8Input = input.dataType() == DataType.UINT8;
     inputScale = uint8Input ? input.quantizationParams().getScale() : 1f;
     inputZeroPoint = uint8Input ? input.quantizationParams().getZeroPoint() : 0;
-    // Top-down: the one output. Bottom-up (LitePose): the heatmaps at the finest stride.
+    int count = interpreter.getOutputTensorCount();
+    outputShapes = new int[count][];
     int best = 0;
-    for (int i = 1; i < interpreter.getOutputTensorCount(); i++) {
-      if (interpreter.getOutputTensor(i).shape()[1] > interpreter.getOutputTensor(best)
-          .shape()[1]) {
+    for (int i = 0; i < count; i++) {
+      Tensor output = interpreter.getOutputTensor(i);
+      int[] s = output.shape();
+      outputShapes[i] = java.util.Arrays.copyOfRange(s, 1, s.length);
+      int values = 1;
+      for (int d : s) {
+        values *= d;
+      }
+      outputBuffers.put(i, ByteBuffer.allocateDirect(bytesPerValue(output) * values)
+          .order(ByteOrder.nativeOrder()));
+      if (s[1] > outputShapes[best][0]) {
         best = i;
       }
     }
     outputIndex = best;
-    outputShape = interpreter.getOutputTensor(best).shape();
+  }
+
+  private static int bytesPerValue(Tensor tensor) {
+    DataType type = tensor.dataType();
+    return type == DataType.UINT8 || type == DataType.INT8 ? 1 : 4;
   }
 
   /** Models must be stored uncompressed in the APK to be memory-mapped (build_apk.sh does). */
@@ -85,33 +123,59 @@ final class PoseEstimator implements AutoCloseable {
     }
   }
 
-  /** One upright frame: the whole frame is the person's box (one person, as the demo shows). */
+  /**
+   * The people of one frame at time {@code t} seconds (increasing; a time that is not starts
+   * the tracking afresh), with smoothing or without (switching restarts the tracking too).
+   */
   PoseResult estimate(int[] argb, int width, int height, Affine frameToUpright, int uprightWidth,
-      int uprightHeight) {
-    long t0 = System.nanoTime();
-    Affine.Crop crop = Affine.Crop.wholeFrame(uprightHeight, uprightWidth, inputHeight,
-        inputWidth);
-    Affine uprightToInput = Affine.fromBox(crop, inputHeight, inputWidth);
-    float[] pixels = Preprocessor.cut(argb, width, height, frameToUpright.then(uprightToInput),
-        inputHeight, inputWidth);
-    ByteBuffer input = uint8Input ? Preprocessor.asUint8(pixels, inputScale, inputZeroPoint)
-        : Preprocessor.asFloat32(pixels);
-    Map<Integer, Object> outputs = new HashMap<>();
-    for (int i = 0; i < interpreter.getOutputTensorCount(); i++) {
-      int[] s = interpreter.getOutputTensor(i).shape();
-      int count = 1;
-      for (int d : s) {
-        count *= d;
-      }
-      outputs.put(i, ByteBuffer.allocateDirect(4 * count).order(ByteOrder.nativeOrder()));
+      int uprightHeight, double t, boolean smooth) {
+    if (tracker == null || smooth != trackerSmooths || !(t > lastTime)) {
+      tracker = new PoseTracker(K, PoseTracker.COCO_SIGMAS,
+          smooth ? SmoothingSettings.DEFAULT : null);
+      trackerSmooths = smooth;
     }
+    lastTime = t;
+    long[] nanos = new long[3]; // preprocessing, model, decoding
+    List<Person> persons = new ArrayList<>();
+    List<double[]> boxes = spec.bottomUp ? null : tracker.nextBoxes(uprightHeight, uprightWidth);
+    boolean followed = boxes != null;
+    if (spec.bottomUp) {
+      persons.addAll(bottomUp(argb, width, height, frameToUpright, uprightWidth, uprightHeight,
+          nanos));
+    } else {
+      for (double[] box : followed ? boxes : Collections.<double[]>singletonList(null)) {
+        persons.add(topDown(argb, width, height, frameToUpright, uprightWidth, uprightHeight,
+            box, nanos));
+      }
+    }
+    long t0 = System.nanoTime();
+    List<TrackedPose> tracked = tracker.update(persons, t);
+    float[][][] shown = new float[tracked.size()][][];
+    int[] ids = new int[tracked.size()];
+    for (int i = 0; i < shown.length; i++) {
+      shown[i] = tracked.get(i).person.keypoints;
+      ids[i] = tracked.get(i).trackId;
+    }
+    nanos[2] += System.nanoTime() - t0;
+    return new PoseResult(shown, ids, uprightWidth, uprightHeight,
+        followed ? boxes.size() : 1, followed, nanos[0] / 1e6,
+        nanos[1] / 1e6, nanos[2] / 1e6);
+  }
+
+  /** One crop: around {@code box} (x, y, w, h in upright pixels), or the whole frame (null). */
+  private Person topDown(int[] argb, int width, int height, Affine frameToUpright,
+      int uprightWidth, int uprightHeight, double[] box, long[] nanos) {
+    long t0 = System.nanoTime();
+    Affine.Crop crop = box == null
+        ? Affine.Crop.wholeFrame(uprightHeight, uprightWidth, inputHeight, inputWidth)
+        : Affine.Crop.ofBox(box[0], box[1], box[2], box[3], inputWidth / (double) inputHeight,
+            PADDING);
+    Affine uprightToInput = Affine.fromBox(crop, inputHeight, inputWidth);
+    ByteBuffer input = input(argb, width, height, frameToUpright.then(uprightToInput));
     long t1 = System.nanoTime();
-    interpreter.runForMultipleInputsOutputs(new Object[] {input}, outputs);
+    float[][] outputs = run(input);
     long t2 = System.nanoTime();
-    ByteBuffer raw = (ByteBuffer) outputs.get(outputIndex);
-    raw.rewind();
-    float[] values = new float[raw.capacity() / 4];
-    raw.asFloatBuffer().get(values);
+    float[] values = outputs[outputIndex];
     float[][] keypoints;
     if (spec.output == ModelSpec.Output.DECODED) {  // [1, K, 3] in input pixels
       keypoints = new float[K][3];
@@ -120,20 +184,116 @@ final class PoseEstimator implements AutoCloseable {
       }
       HeatmapDecoder.toFrame(keypoints, uprightToInput);
     } else {
-      int h = outputShape[1];
-      int w = outputShape[2];
-      int channels = outputShape[3];
-      float[] maps = channels == K ? values : firstChannels(values, h * w, channels);
-      keypoints = HeatmapDecoder.decode(maps, h, w, K, spec.output == ModelSpec.Output.SIGMOID,
-          true);
-      HeatmapDecoder.toFrame(keypoints, Affine.fromBox(crop, h, w));
+      int[] s = outputShapes[outputIndex];
+      float[] maps = s[2] == K ? values : firstChannels(values, s[0] * s[1], s[2]);
+      keypoints = HeatmapDecoder.decode(maps, s[0], s[1], K,
+          spec.output == ModelSpec.Output.SIGMOID, true);
+      HeatmapDecoder.toFrame(keypoints, Affine.fromBox(crop, s[0], s[1]));
     }
-    long t3 = System.nanoTime();
-    return new PoseResult(keypoints, uprightWidth, uprightHeight, (t1 - t0) / 1e6,
-        (t2 - t1) / 1e6, (t3 - t2) / 1e6);
+    nanos[0] += t1 - t0;
+    nanos[1] += t2 - t1;
+    nanos[2] += System.nanoTime() - t2;
+    // As tfpose's predictor: the person's score is its mean keypoint score, its box the crop's
+    // box (the whole image when there was none).
+    double[] personBox = box == null ? new double[] {0, 0, uprightWidth, uprightHeight}
+        : box.clone();
+    return new Person(keypoints, Person.meanScore(keypoints), personBox);
   }
 
-  /** The K heatmap channels of a bottom-up output that also carries tags. */
+  /** Everyone in the whole frame: heatmaps and tags grouped into persons. */
+  private List<Person> bottomUp(int[] argb, int width, int height, Affine frameToUpright,
+      int uprightWidth, int uprightHeight, long[] nanos) {
+    long t0 = System.nanoTime();
+    Affine.Crop crop = Affine.Crop.wholeFrame(uprightHeight, uprightWidth, inputHeight,
+        inputWidth);
+    ByteBuffer input = input(argb, width, height,
+        frameToUpright.then(Affine.fromBox(crop, inputHeight, inputWidth)));
+    long t1 = System.nanoTime();
+    float[][] outputs = run(input);
+    long t2 = System.nanoTime();
+    BottomUpOutputs grid = BottomUpOutputs.merge(outputs, outputShapes, K);
+    AssociativeGrouping.Result grouped = AssociativeGrouping.groupWithScores(grid.heatmaps,
+        grid.tags, grid.height, grid.width, K, grid.tagDim, spec.grouping);
+    Affine gridToUpright = Affine.fromBox(crop, grid.height, grid.width).inverse();
+    List<Person> persons = new ArrayList<>();
+    for (int p = 0; p < grouped.poses.size(); p++) {
+      float[][] keypoints = grouped.poses.get(p);
+      for (float[] point : keypoints) {
+        double x = point[0];
+        double y = point[1];
+        // Joints never found stay (0, 0, 0), as in BottomUpCodec.grid_to_image.
+        point[0] = point[2] > 0 ? (float) gridToUpright.x(x, y) : 0f;
+        point[1] = point[2] > 0 ? (float) gridToUpright.y(x, y) : 0f;
+      }
+      persons.add(new Person(keypoints, grouped.scores[p], keypointBox(keypoints)));
+    }
+    nanos[0] += t1 - t0;
+    nanos[1] += t2 - t1;
+    nanos[2] += System.nanoTime() - t2;
+    return persons;
+  }
+
+  /**
+   * {x, y, w, h} around the keypoints with a positive score (all when none has one): the box
+   * tfpose's predictor gives a bottom-up person.
+   */
+  private static double[] keypointBox(float[][] keypoints) {
+    boolean any = false;
+    for (float[] k : keypoints) {
+      any |= k[2] > 0;
+    }
+    double x0 = Double.POSITIVE_INFINITY;
+    double y0 = Double.POSITIVE_INFINITY;
+    double x1 = Double.NEGATIVE_INFINITY;
+    double y1 = Double.NEGATIVE_INFINITY;
+    for (float[] k : keypoints) {
+      if (!any || k[2] > 0) {
+        x0 = Math.min(x0, k[0]);
+        y0 = Math.min(y0, k[1]);
+        x1 = Math.max(x1, k[0]);
+        y1 = Math.max(y1, k[1]);
+      }
+    }
+    return new double[] {x0, y0, x1 - x0, y1 - y0};
+  }
+
+  private ByteBuffer input(int[] argb, int width, int height, Affine frameToInput) {
+    float[] pixels = Preprocessor.cut(argb, width, height, frameToInput, inputHeight,
+        inputWidth);
+    return uint8Input ? Preprocessor.asUint8(pixels, inputScale, inputZeroPoint)
+        : Preprocessor.asFloat32(pixels);
+  }
+
+  /** Runs the model; every output as floats (quantised outputs dequantised). */
+  private float[][] run(ByteBuffer input) {
+    for (Object buffer : outputBuffers.values()) {
+      ((ByteBuffer) buffer).clear();
+    }
+    interpreter.runForMultipleInputsOutputs(new Object[] {input}, outputBuffers);
+    float[][] outputs = new float[outputShapes.length][];
+    for (int i = 0; i < outputs.length; i++) {
+      ByteBuffer raw = (ByteBuffer) outputBuffers.get(i);
+      raw.rewind();
+      Tensor tensor = interpreter.getOutputTensor(i);
+      DataType type = tensor.dataType();
+      if (type == DataType.UINT8 || type == DataType.INT8) {
+        float scale = tensor.quantizationParams().getScale();
+        int zeroPoint = tensor.quantizationParams().getZeroPoint();
+        float[] values = new float[raw.capacity()];
+        for (int j = 0; j < values.length; j++) {
+          int q = type == DataType.UINT8 ? raw.get(j) & 0xFF : raw.get(j);
+          values[j] = (q - zeroPoint) * scale;
+        }
+        outputs[i] = values;
+      } else {
+        outputs[i] = new float[raw.capacity() / 4];
+        raw.asFloatBuffer().get(outputs[i]);
+      }
+    }
+    return outputs;
+  }
+
+  /** The K heatmap channels of an output that also carries tags. */
   private static float[] firstChannels(float[] values, int pixels, int channels) {
     float[] out = new float[pixels * K];
     for (int p = 0; p < pixels; p++) {
