@@ -23,7 +23,12 @@ from tqdm import tqdm
 from tfpose import op_profile
 from tfpose.errors import DataError
 from tfpose.runtime.flatbuffer import io_details
-from tfpose.runtime.interpreter import file_kernels, host_interpreter, is_binary_file
+from tfpose.runtime.interpreter import (
+    LCEMissing,
+    file_kernels,
+    host_interpreter,
+    is_binary_file,
+)
 
 
 def host_cpu() -> str:
@@ -57,6 +62,8 @@ class _Timed:
         self.kernels = file_kernels(flatbuffer)
         try:
             self.interpreter = self.make_interpreter(flatbuffer)
+        except LCEMissing as e:
+            raise DataError(path, str(e)) from None
         except (RuntimeError, ValueError) as e:
             raise DataError(path, f"the interpreter cannot load it: {e}") from None
         rng = np.random.default_rng(0)

@@ -19,8 +19,25 @@ def test_a_missing_root_names_the_expected_layout(name, tmp_path):
 
 def test_a_missing_file_is_named(tmp_path):
     (tmp_path / "annotations").mkdir()
-    with pytest.raises(DataError, match="person_keypoints_train2017.json: not found"):
+    with pytest.raises(DataError, match="person_keypoints_train2017.json: not found: the train "
+                       "split's annotations"):
         locate_dataset("coco", tmp_path)
+
+
+def test_a_root_with_only_the_validation_split_serves_what_reads_only_it(tmp_path, shared_data):
+    root = coco_layout(tmp_path / "coco", shared_data)
+    (root / "annotations" / "person_keypoints_train2017.json").unlink()
+    (root / "train2017").unlink()
+    files = locate_dataset("coco", root, splits=("validation",))
+    assert files.val_ann.is_file() and files.val_images.is_dir()
+    with pytest.raises(DataError, match="the train split's annotations"):
+        locate_dataset("coco", root)
+    (root / "val2017").unlink()
+    with pytest.raises(DataError, match="val2017: image folder not found: the validation "
+                       "split's images"):
+        locate_dataset("coco", root, splits=("validation",))
+    with pytest.raises(ValueError, match="splits must be"):
+        locate_dataset("coco", root, splits=("test",))
 
 
 def test_synthetic_data_takes_no_root(tmp_path):

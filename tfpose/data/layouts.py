@@ -90,12 +90,20 @@ class DatasetFiles:
 
 
 def locate_dataset(name: str, root=None, *, synthetic_images: tuple[int, int] = SYNTHETIC_IMAGES,
-                   seed: int = 0) -> DatasetFiles:
+                   seed: int = 0, splits: tuple[str, ...] = ("train", "validation")
+                   ) -> DatasetFiles:
     """The files of ``--data name --data-root root``; generates synthetic data if needed.
 
+    ``splits``: the splits that must be there (``"train"``, ``"validation"``): evaluation and
+    prediction read only the validation split, so a root with only that one serves them.
+
     Raises:
-      DataError: the root or a file of the layout is missing (the message names the layout).
+      DataError: the root or a file of a needed split is missing (the message names the split
+        and the layout).
     """
+    unknown = set(splits) - {"train", "validation"}
+    if unknown or not splits:
+        raise ValueError(f"splits must be 'train' and/or 'validation', got {splits}")
     if name not in DATASETS:
         raise DataError(name, f"unknown dataset; choose one of {DATASETS}")
     if name == "synthetic":
@@ -124,12 +132,14 @@ def locate_dataset(name: str, root=None, *, synthetic_images: tuple[int, int] = 
             "mpii", MPII_16, root / "annot" / "train.json", root / "images",
             root / "annot" / "valid.json", root / "images",
             ground_truth if ground_truth.is_file() else None)
-    for path in (files.train_ann, files.val_ann):
-        if not path.is_file():
-            raise DataError(path, f"not found; expected {name} layout: {layout}")
-    for path in (files.train_images, files.val_images):
-        if not path.is_dir():
-            raise DataError(path, f"image folder not found; expected {name} layout: {layout}")
+    for split in splits:
+        ann, images = files.split(split)
+        if not ann.is_file():
+            raise DataError(ann, f"not found: the {split} split's annotations; expected {name} "
+                            f"layout: {layout}")
+        if not images.is_dir():
+            raise DataError(images, f"image folder not found: the {split} split's images; "
+                            f"expected {name} layout: {layout}")
     return files
 
 

@@ -106,7 +106,8 @@ def model_inputs(info: ModelInfo, data: str = "synthetic", data_root=None, *,
     # The training scripts' synthetic splits; the training one only when it is read.
     files = locate_dataset(data, data_root,
                            synthetic_images=(SYNTHETIC_IMAGES[0] if split == "train" else 1,
-                                             SYNTHETIC_IMAGES[1]))
+                                             SYNTHETIC_IMAGES[1]),
+                           splits=("train" if split == "train" else "validation",))
     if files.keypoint_set.name != info.keypoints:
         raise DataError(f"--data {data}", f"has {files.keypoint_set.name} keypoints, the model "
                         f"{info.keypoints}")

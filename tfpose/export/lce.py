@@ -46,6 +46,7 @@ from tfpose.runtime.flatbuffer import (
     operators,
     order_outputs_by_signature,
 )
+from tfpose.runtime.interpreter import NO_LCE
 
 log = logging.getLogger("tfpose")
 
@@ -59,7 +60,11 @@ class ConversionError(TfposeError):
 
 def convert_to_lce(model: tf.keras.Model, *, target: str = "arm") -> bytes:
     """Converts a Keras model to an LCE flatbuffer with float32 input and output (batch 1)."""
-    import larq_compute_engine as lce
+    try:
+        import larq_compute_engine as lce
+    except ImportError:
+        raise ConversionError(f"cannot convert model '{model.name}' with LCE: {NO_LCE}") \
+            from None
 
     for tensor in model.inputs or []:
         if None in tuple(tensor.shape)[1:]:

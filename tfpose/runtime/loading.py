@@ -28,7 +28,12 @@ from tfpose.codecs.model_info import (
 from tfpose.errors import DataError
 from tfpose.layers.binary import binary_layers
 from tfpose.runtime.flatbuffer import io_details
-from tfpose.runtime.interpreter import LCEInterpreterRunner, file_kernels, is_binary_file
+from tfpose.runtime.interpreter import (
+    LCEInterpreterRunner,
+    LCEMissing,
+    file_kernels,
+    is_binary_file,
+)
 from tfpose.runtime.keras_files import load_keras_file
 
 Runner = Callable[[np.ndarray], list]
@@ -101,6 +106,8 @@ def _load_tflite(path: Path, threads: int) -> LoadedModel:
         info = guess_from_shapes(details["inputs"][0]["shape"][1:3], shapes, path.stem, path)
     try:
         runner = LCEInterpreterRunner(flatbuffer, num_threads=threads)
+    except LCEMissing as e:
+        raise DataError(path, str(e)) from None
     except (RuntimeError, ValueError) as e:
         raise DataError(path, f"the interpreter cannot load it: {e}") from None
 
