@@ -14,9 +14,15 @@ size, steps and schedule for every variant of an ablation; only the ablated choi
   with ``--teacher PATH`` and differs only in the loss: KD + AWing with the default weights vs
   AWing alone (``--kl-weight 0``) vs KD with the former weighting (``--kl-weight 1 --kl-t2``:
   the KL got about 17% of the gradient); the binary student after both stages.
-* Binary hourglass: HPM blocks vs the plain binary bottleneck (``--block bottleneck``).
-* FasterPose: RCE vs MSE (``--loss mse``).
-* LitePose: 7x7 vs 3x3 depthwise kernels (``--model-option kernel_size=3``).
+* Binary hourglass: HPM blocks vs the plain binary bottleneck at the same parameter count
+  (``--block bottleneck --model-option channels=176``: 1.37 M vs 1.33 M parameters), XNOR-scaled
+  (+-alpha per filter, the default) vs plain +-1 binary weights (``--weights plain``), and a
+  ReLU after every binary conv (``--relu-after-conv``).
+* FasterPose: RCE vs MSE (``--loss mse``), each from the initial bias that suits it (RCE the
+  sigmoid prior logit(0.01) = -4.6, MSE 0), so the loss is the only difference.
+* LitePose: the paper's depthwise kernel sweep, 7x7 (LitePose) vs 3x3, 5x5 and 9x9
+  (``--model-option kernel_size=K``), and its fusion deconv head vs a plain deconv head
+  (``--model-option head=plain``).
 
 The table (``--table``, default ``benchmarks/ablations.md``) gives PCK@0.5 (torso) and
 PCK_box@0.05 of the untrained model and of the trained one on the held-out synthetic validation
@@ -25,7 +31,8 @@ labelled in the table); runs that distil also give the KL term's logged share of
 reaching the student's heatmaps (first -> last epoch of each stage). Each run's folder (``--out``:
 ``<ablation>/<variant>/seed<k>``, the teacher in ``<ablation>/teacher/seed<k>``) keeps its log,
 metrics.json and drawings; ``--reuse`` takes finished runs from there instead of training again.
-The table file keeps the sections of ablations not run this time.
+The table file keeps the sections of ablations not run this time, and, after the others, those
+whose ablation has since changed its title (what was run then).
 """
 
 from __future__ import annotations
@@ -82,18 +89,35 @@ ABLATIONS = (
              teacher=Variant("teacher: HRNet, trained once",
                              ("--teacher-epochs", "24", "--epochs", "1")),
              quick_teacher=("--teacher-epochs", "2")),
-    Ablation("hourglass", "Binary hourglass: residual block", "train_hourglass_hpm", "model", {
-        "hpm": Variant("HPM (hierarchical, parallel, multi-scale)"),
-        "bottleneck": Variant("plain binary bottleneck", ("--block", "bottleneck")),
-    }, quick=(*TINY, "--model-option", "channels=32")),
-    Ablation("fasterpose", "FasterPose: loss", "train_fasterpose", "model", {
-        "rce": Variant("RCE (sigmoid cross-entropy, soft targets)"),
-        "mse": Variant("MSE (heatmap regression)", ("--loss", "mse")),
-    }, quick=(*TINY, "--input-size", "64x64", "--model-option", "head_width=16")),
-    Ablation("litepose", "LitePose: depthwise kernel", "train_litepose", "model", {
-        "k7": Variant("7x7 (LitePose)"),
-        "k3": Variant("3x3", ("--model-option", "kernel_size=3")),
-    }, quick=(*TINY, "--input-size", "64x64", "--model-option", "stage_blocks=(1,1,1,1)")),
+    # The paper's comparisons (tfpose.models.hourglass): its block against the bottleneck at
+    # the same parameter count (176 channels: hourglass_presets.MATCHED_BOTTLENECK_CHANNELS
+    # ["small"]), XNOR-scaled against plain +-1 weights, and its ReLU-after-conv variant.
+    Ablation("hourglass", "Binary hourglass: block, binary weights, ReLU after conv",
+             "train_hourglass_hpm", "model", {
+                 "hpm_scaled": Variant("HPM block, 128 channels, XNOR-scaled weights (default)"),
+                 "bottleneck_matched": Variant(
+                     "plain binary bottleneck at the same parameter count (176 channels)",
+                     ("--block", "bottleneck", "--model-option", "channels=176")),
+                 "plain_weights": Variant("HPM, plain +-1 weights", ("--weights", "plain")),
+                 "relu": Variant("HPM, ReLU after every binary conv", ("--relu-after-conv",)),
+             }, quick=(*TINY, "--model-option", "channels=32")),
+    # The head's initial bias follows the loss (tfpose.models.fasterpose.initial_head_bias):
+    # MSE starts at 0, not at RCE's sigmoid prior -4.6, so the rows differ in the loss only.
+    Ablation("fasterpose", "FasterPose: loss (each with its own initial bias)",
+             "train_fasterpose", "model", {
+                 "rce": Variant("RCE (sigmoid cross-entropy, soft targets; bias -4.6)"),
+                 "mse": Variant("MSE (heatmap regression; bias 0)", ("--loss", "mse")),
+             }, quick=(*TINY, "--input-size", "64x64", "--model-option", "head_width=16")),
+    # The paper's kernel sweep and its fusion vs plain deconv head (tfpose.models.litepose).
+    Ablation("litepose", "LitePose: depthwise kernel and deconv head", "train_litepose",
+             "model", {
+                 "k7": Variant("7x7, fusion deconv head (LitePose)"),
+                 "k3": Variant("3x3", ("--model-option", "kernel_size=3")),
+                 "k5": Variant("5x5", ("--model-option", "kernel_size=5")),
+                 "k9": Variant("9x9", ("--model-option", "kernel_size=9")),
+                 "plain": Variant("7x7, plain deconv head", ("--model-option", "head=plain")),
+             }, quick=(*TINY, "--input-size", "64x64",
+                       "--model-option", "stage_blocks=(1,1,1,1)")),
 )
 
 
@@ -234,8 +258,11 @@ def _row(variant: Variant, runs: list[dict], *, is_teacher: bool, with_share: bo
 
 
 def markdown(sections: dict[str, str]) -> str:
-    """The table file: the header, then the sections in :data:`ABLATIONS` order."""
+    """The table file: the header, the sections in :data:`ABLATIONS` order, then those of
+    ablations no longer in it (a retired title: the record of what was run then), as found."""
+    titles = {a.title for a in ABLATIONS}
     ordered = [sections[a.title] for a in ABLATIONS if a.title in sections]
+    ordered += [text for title, text in sections.items() if title not in titles]
     return HEADER + "".join(f"\n{text.rstrip()}\n" for text in ordered)
 
 

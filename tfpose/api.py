@@ -34,23 +34,30 @@ __all__ = ["Person", "PosePredictor", "SmoothingSettings", "TrackedPerson", "Vid
            "convert", "create_model", "list_models", "load_model", "load_person_boxes"]
 
 
-def load_model(path, *, threads: int = 1, flip_test: bool = False, decoder: str | None = None,
-               batch_size: int = 16) -> PosePredictor:
+def load_model(path, *, threads: int = 1, flip_test: bool | None = None,
+               decoder: str | None = None,
+               batch_size: int = 16, protocol: str = "tfpose", scales=None) -> PosePredictor:
     """A predictor for a ``.keras`` or ``.tflite`` pose model file.
 
     Args:
       path: the model file: tfpose's own (it carries its codec and keypoints) or another
         (decoded as its shapes suggest, with a warning).
       threads: interpreter threads for ``.tflite`` files.
-      flip_test: also run the mirrored image and average (slower, usually more accurate).
+      flip_test: also run the mirrored image and average (slower, usually more accurate);
+        default on under the authors' protocol, else off.
       decoder: top-down heatmap decoder (``argmax``, ``quarter``, ``dark``); default the
         model's.
       batch_size: person crops per model call (top-down models).
+      protocol: bottom-up models: ``"tfpose"`` (the whole image letterboxed into the fixed
+        input, grouping at stride 2: quick) or ``"authors"`` (LitePose's test protocol, as
+        ``tfpose evaluate`` scores it: :mod:`tfpose.codecs.associative_embedding`).
+      scales: bottom-up, ``"authors"`` protocol: test scales (e.g. ``(0.5, 1, 2)``).
 
     Raises :class:`tfpose.errors.DataError` naming the file when it is missing or unreadable.
     """
     return PosePredictor(load_model_file(path, threads=threads), flip_test=flip_test,
-                         decoder=decoder, batch_size=batch_size)
+                         decoder=decoder, batch_size=batch_size, protocol=protocol,
+                         scales=scales)
 
 
 def create_model(name: str, *, input_size: tuple[int, int] | None = None,

@@ -31,7 +31,7 @@ NO_AUGMENT = AugmentConfig(
 
 
 OPTIMIZERS = ("adam", "bop")
-SCHEDULES = ("cosine", "constant")
+SCHEDULES = ("cosine", "constant", "step")
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,12 @@ class TrainConfig:
     batch_size: int = 32  # global: split evenly over the replicas of a tf.distribute strategy
     learning_rate: float = 1e-3  # Adam's usual start for heatmap models (HRNet, SimpleBaseline)
     optimizer: str = "adam"
-    schedule: str = "cosine"  # cosine decay over the whole phase (ReActNet, BiHRNet-style)
+    schedule: str = "cosine"  # cosine decay over the whole phase: no milestones to fit to it
     final_lr_fraction: float = 0.01  # cosine ends at learning_rate x this, not at 0
+    # schedule "step": the rate is multiplied by lr_step_factor at the start of each of these
+    # epochs (PyTorch's MultiStepLR stepped per epoch: LitePose's and HRNet's LR_STEP, LR_FACTOR)
+    lr_steps: tuple[int, ...] = ()
+    lr_step_factor: float = 0.1
     warmup_steps: int = 0  # linear warm-up from 0 (helps large batches)
     steps_per_epoch: int | None = None  # None: one pass over the training persons
     bop_threshold: float = 1e-8  # Bop's defaults (larq)
@@ -70,6 +74,16 @@ class TrainConfig:
                              f"{self.learning_rate} and {self.final_lr_fraction}")
         if self.warmup_steps < 0:
             raise ValueError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
+        steps = tuple(self.lr_steps)
+        if self.schedule == "step":
+            if not steps or min(steps) < 1 or list(steps) != sorted(set(steps)):
+                raise ValueError(f"the step schedule needs increasing epochs >= 1 in lr_steps, "
+                                 f"got {steps}")
+            if not 0.0 < self.lr_step_factor <= 1.0 or self.warmup_steps:
+                raise ValueError(f"the step schedule needs lr_step_factor in (0, 1] and no "
+                                 f"warm-up, got {self.lr_step_factor} and {self.warmup_steps}")
+        elif steps:
+            raise ValueError(f"lr_steps are for the step schedule, not {self.schedule!r}")
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,18 @@ r"""Train BiHRNet, a binary HRNet, by distillation from a real-valued HRNet (arX
 
     python training/train_bihrnet.py    # the quick start: synthetic data, ~8 min on 2 CPU cores
 
+From the paper: the binary HRNet with its IR Bottleneck and MS-Block, distilled from a
+real-valued HRNet with KL(teacher || student) + AWing. Ours (the paper does not publish them):
+the blocks' insides, the KL temperature and weights, the two training stages below (ReActNet's
+two-step recipe: the network first adapts to sign activations with real weights, so that
+binarising the weights too costs less), Adam with cosine decay over each phase (no milestones
+to fit to a phase's length), and the input sizes (HRNet's).
+
 Phases, each checkpointed per epoch in the run folder (--out, default runs/bihrnet):
   teacher  real-valued HRNet trained with AWing (--init PATH starts it from an ImageNet
            HRNet); skipped with --teacher PATH: a .keras model or a published checkpoint
            (e.g. the HRNet authors' pose_hrnet_w32_256x192.pth, imported on the fly)
-  stage1   BiHRNet with binary activations and real weights, KL(teacher) + AWing
+  stage1   BiHRNet with binary activations and real weights, KL(teacher) + AWing (ours)
   stage2   the fully binary BiHRNet, initialised from stage 1, KL(teacher) + AWing
 (--kl-weight 0 trains without distillation, --loss mse with MSE instead of AWing: the ablations
 of benchmarks/ablations.py.)
@@ -15,9 +22,11 @@ validation split, prints the table, writes metrics.json, predictions.png and cur
 saves the binary student as <out>/model.keras (runs/bihrnet/model.keras is what
 `python convert/to_lce.py` converts by default).
 
-Real data at the paper's size:
+Real data at HRNet's sizes (tfpose.models.bihrnet_presets): COCO at 256x192, MPII at 256x256
+(64x64 heatmaps, PCKh@0.5 with flip test on annot/gt_valid.mat):
     python training/train_bihrnet.py --data coco --data-root /data/coco --model-size paper \
         --epochs 100 --batch-size 64 --strategy mirrored
+    python training/train_bihrnet.py --data mpii --data-root /data/mpii --model-size mpii
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ r"""Train FasterPose: heatmap logits from low-resolution features, regressive cr
 
 The model predicts sigmoid logits at 1/8 of the input (sigma-1 Gaussian targets) and is trained
 with RCE, the sigmoid cross-entropy against the soft targets (--loss mse: plain heatmap
-regression instead, the ablation of benchmarks/ablations.py). The run folder (--out, default
+regression instead, the ablation of benchmarks/ablations.py; the head's initial bias follows the
+loss: the sigmoid prior logit(0.01) = -4.6 for RCE, 0 for MSE). The run folder (--out, default
 runs/fasterpose) gets per-epoch checkpoints, TensorBoard logs, the best model, metrics.json
 (the untrained model next to the trained one), predictions.png, curves.png and model.keras.
 
@@ -41,8 +42,9 @@ def main(argv=None):
     codec = topdown.heatmap_codec(args, output=args.preset.output if rce else "gaussian")
     evaluator = TopDownEvaluator(data.files, data.val, codec, eager=args.run_eagerly)
 
+    # The head's initial bias follows the loss (tfpose.models.fasterpose.initial_head_bias).
     model = build_model(run, "fasterpose", args, data.num_keypoints, init=args.init,
-                        output_stride=args.preset.stride)
+                        output_stride=args.preset.stride, output=codec.output)
     baseline = evaluator(model)  # untrained (or only its backbone from --init)
     loss = RegressiveCrossEntropy() if rce else KeypointMSE()
     phase = topdown.fit_heatmap_model(run, "train", model, loss, data, codec,

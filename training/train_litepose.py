@@ -10,12 +10,20 @@ runs/litepose) gets per-epoch checkpoints, TensorBoard logs, the best model, met
 untrained model next to the trained one), predictions.png, curves.png and model.keras.
 
 Model sizes (--model-size): small (LitePose-XS widths, 2 blocks per stage, 128x128: the quick
-demo) and the released variants xs, s, m, l at their published input sizes (256, 448, 448, 512).
-The kernel ablation of the paper: --model-option kernel_size=3.
+demo, cosine schedule) and the released variants xs, s, m, l at their published input sizes
+(256, 448, 448, 512, for CrowdPose and COCO alike) with the authors' recipe: 500 epochs, Adam at
+4e-3 dropped x0.1 at epochs 350 and 480, batch 16 (one GPU), no weight decay, sigma 2, scale
+0.75-1.5 / rotation 30 / translation 0.2 of the crop / flip (tfpose.models.litepose_presets,
+which names the authors' files); paper = s. The paper's ablations: --model-option
+kernel_size=3|5|9 (7 is LitePose's) and --model-option head=plain (a plain deconv head).
 
-COCO at LitePose-S's size (CrowdPose: --data crowdpose):
-    python training/train_litepose.py --data coco --data-root /data/coco --model-size s \
-        --epochs 120 --batch-size 32 --strategy mirrored
+CrowdPose at LitePose-S's size with the authors' recipe (COCO: --data coco):
+    python training/train_litepose.py --data crowdpose --data-root /data/crowdpose \
+        --model-size s
+On several GPUs the authors' loader takes 16 images per GPU at the same learning rate:
+    ... --model-size s --batch-size 64 --strategy mirrored          # 4 GPUs
+The former recipe (120 epochs of cosine decay at batch 32):
+    ... --model-size s --epochs 120 --schedule cosine --batch-size 32
 """
 
 from __future__ import annotations
@@ -27,9 +35,9 @@ from tfpose.engine import bottomup, report
 from tfpose.engine.flags import parse_args, train_config, training_parser
 from tfpose.engine.models import build_model
 from tfpose.engine.run import MODEL_FILE, run_main, start_run
-from tfpose.models.litepose_presets import PRESETS
+from tfpose.models.litepose_presets import PAPER_VARIANT, PRESETS
 
-VARIANT = {"small": "xs", "xs": "xs", "s": "s", "m": "m", "l": "l"}
+VARIANT = {"small": "xs", "xs": "xs", "s": "s", "m": "m", "l": "l", "paper": PAPER_VARIANT}
 
 
 def main(argv=None):

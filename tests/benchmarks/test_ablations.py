@@ -1,5 +1,6 @@
 """The ablation benchmark's plumbing, with tiny runs (its figures come from full runs only)."""
 
+import importlib.util
 import json
 import os
 import re
@@ -9,6 +10,37 @@ import sys
 import pytest
 
 from tests.training.scripts import REPO
+from tfpose.models.hourglass_presets import MATCHED_BOTTLENECK_CHANNELS as MATCHED
+
+
+def ablations_module():
+    spec = importlib.util.spec_from_file_location("benchmarks_ablations", REPO / "benchmarks" /
+                                                  "ablations.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    return module
+
+
+def test_the_rows_of_each_ablation():
+    """Each ablation's variants and the flags that make them (only the ablated choice)."""
+    ablations = {a.key: a for a in ablations_module().ABLATIONS}
+    litepose = {slug: v.flags for slug, v in ablations["litepose"].variants.items()}
+    assert litepose == {
+        "k7": (), "k3": ("--model-option", "kernel_size=3"),
+        "k5": ("--model-option", "kernel_size=5"), "k9": ("--model-option", "kernel_size=9"),
+        "plain": ("--model-option", "head=plain")}
+    hourglass = {slug: v.flags for slug, v in ablations["hourglass"].variants.items()}
+    assert hourglass == {
+        "hpm_scaled": (), "bottleneck_matched": ("--block", "bottleneck", "--model-option",
+                                                 f"channels={MATCHED['small']}"),
+        "plain_weights": ("--weights", "plain"), "relu": ("--relu-after-conv",)}
+    fasterpose = ablations["fasterpose"].variants
+    assert fasterpose["mse"].flags == ("--loss", "mse") and fasterpose["rce"].flags == ()
+    assert "bias 0" in fasterpose["mse"].label and "-4.6" in fasterpose["rce"].label
 
 
 def test_quick_run_trains_both_variants_and_writes_the_table(tmp_path):
@@ -20,7 +52,8 @@ def test_quick_run_trains_both_variants_and_writes_the_table(tmp_path):
         env={**os.environ, "TFPOSE_CACHE": str(tmp_path / "cache")})
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     text = table.read_text()
-    assert "## FasterPose: loss" in text and "8 training / 4 validation images" in text
+    assert "## FasterPose: loss (each with its own initial bias)" in text
+    assert "8 training / 4 validation images" in text
     rows = [line for line in text.splitlines() if line.startswith("| RCE") or
             line.startswith("| MSE")]
     assert len(rows) == 2 and "`--loss mse`" in rows[1]
@@ -34,7 +67,7 @@ def test_quick_run_trains_both_variants_and_writes_the_table(tmp_path):
 @pytest.mark.slow  # seven tiny training runs: about 5 min on 2 cores
 def test_quick_bihrnet_distils_every_student_from_one_teacher(tmp_path):
     table = tmp_path / "ablations.md"
-    kept = "## FasterPose: loss\n\nan earlier run's section, kept as it was\n"
+    kept = "## FasterPose: loss (each with its own initial bias)\n\nan earlier run's section\n"
     table.write_text("# old header\n\n" + kept)
     runs = tmp_path / "runs"
     result = subprocess.run(
@@ -64,3 +97,13 @@ def test_quick_bihrnet_distils_every_student_from_one_teacher(tmp_path):
     assert re.fullmatch(r"seed 3: 0\.\d\d -> 0\.\d\d, 0\.\d\d -> 0\.\d\d; seed 4: .+", distilled)
     no_kl = "0.00 -> 0.00, 0.00 -> 0.00"  # kl_weight 0: no gradient from the KL term
     assert rows["AWing alone"][5] == f"seed 3: {no_kl}; seed 4: {no_kl}"
+
+
+def test_the_table_keeps_sections_of_retired_titles_after_the_current_ones():
+    module = ablations_module()
+    current = {a.title: f"## {a.title}\n\nnew\n" for a in module.ABLATIONS[::-1]}
+    sections = {"FasterPose: loss": "## FasterPose: loss\n\nformer\n", **current}
+    text = module.markdown(sections)
+    positions = [text.index(f"## {a.title}\n") for a in module.ABLATIONS]
+    assert positions == sorted(positions)  # the order of ABLATIONS
+    assert text.index("## FasterPose: loss\n") > max(positions)

@@ -1,13 +1,26 @@
+import os
+
 import numpy as np
 import pytest
 
-from tfpose.codecs.associative_embedding import BottomUpCodec, coco_results
+from tests.evaluation.bottomup_oracles import figures
+from tfpose.codecs.associative_embedding import (
+    BottomUpCodec,
+    BottomUpProtocol,
+    aligned_input_size,
+    authors_protocol,
+    coco_results,
+    named_protocol,
+    tfpose_protocol,
+)
 from tfpose.codecs.grouping import GroupingConfig, group_keypoints
 from tfpose.data import coco as coco_reader
 from tfpose.evaluation.bottomup_check import (
     ideal_outputs,
+    ideal_runs,
     match_persons,
     mirror_input,
+    through,
     to_input,
 )
 from tfpose.keypoints import COCO_17, CROWDPOSE_14
@@ -169,3 +182,168 @@ def test_encode_heatmaps_peak_where_the_decoder_reads_them():
                                GroupingConfig(adjust="dark"), sigma=2.0)
     expected = (truth[0, :, :2] + 0.5) / 2 - 0.5
     np.testing.assert_allclose(poses[0, :, :2], expected, atol=0.02)
+
+
+# ---- test-time protocols ----------------------------------------------------------------------
+def higherhrnet_size(image_size, input_size, scale, min_scale):
+    """HigherHRNet's get_multi_scale_size, as its arithmetic reads (lib/utils/transforms.py):
+    ``(W, H)`` there, ``(H, W)`` here."""
+    h, w = image_size
+    smallest = int((min_scale * input_size + 63) // 64 * 64)
+    if w < h:
+        return (int(int((smallest / w * h + 63) // 64 * 64) * scale / min_scale),
+                int(smallest * scale / min_scale))
+    return (int(smallest * scale / min_scale),
+            int(int((smallest / h * w + 63) // 64 * 64) * scale / min_scale))
+
+
+@pytest.mark.parametrize("image_size, input_size, scales, expected", [
+    ((150, 220), 256, (1,), [(256, 384)]),  # 256 / 150 * 220 = 375.5 -> 384
+    ((333, 97), 256, (1,), [(896, 256)]),  # 256 / 97 * 333 = 878.8 -> 896
+    ((300, 451), 256, (1,), [(256, 384)]),  # 384.85: from its whole pixels, 384 (not 448)
+    ((97, 97), 256, (1,), [(256, 256)]),
+    ((150, 220), 256, (0.5, 1, 2), [(128, 192), (256, 384), (512, 768)]),
+    ((333, 97), 256, (0.5, 1, 2), [(448, 128), (896, 256), (1792, 512)]),
+    ((150, 220), 128, (0.5, 1, 2), [(64, 128), (128, 256), (256, 512)]),  # 0.5 x 128 -> 64
+])
+def test_aligned_input_sizes_are_higherhrnets(image_size, input_size, scales, expected):
+    sizes = [aligned_input_size(image_size, input_size, s, min(scales)) for s in scales]
+    assert sizes == expected
+    for size in sizes:  # short side a multiple of 64 at the smallest scale, aspect kept
+        assert size[0] / size[1] == pytest.approx(sizes[0][0] / sizes[0][1])
+
+
+def test_aligned_input_sizes_equal_the_authors_arithmetic():
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        image_size = tuple(int(v) for v in rng.integers(20, 1500, 2))
+        input_size = int(rng.choice([128, 256, 448, 512, 640]))
+        scales = sorted(rng.choice([0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0], 2, replace=False))
+        for scale in scales:
+            assert aligned_input_size(image_size, input_size, scale, scales[0]) == \
+                higherhrnet_size(image_size, input_size, scale, scales[0])
+
+
+def test_aligned_inputs_keep_the_aspect_ratio_and_centre_the_padding():
+    codec = BottomUpCodec(input_size=(256, 256))
+    for image_size, base in (((150, 220), (256, 384)), ((333, 97), (896, 256))):
+        inputs = codec.inputs_for(image_size, authors_protocol(COCO_17))
+        assert inputs.base_size == inputs.sizes[0] == base
+        h, w = image_size
+        corners = np.array([[-0.5, -0.5], [w - 0.5, h - 0.5]], np.float32)  # pixel edges
+        matrix = inputs.matrix(base)
+        (x0, y0), (x1, y1) = corners @ matrix[:, :2].T + matrix[:, 2]
+        short = (y0, y1, base[0]) if h < w else (x0, x1, base[1])
+        np.testing.assert_allclose(short[:2], [-0.5, short[2] - 0.5], atol=1e-3)  # fills it
+        pad = (x0 + 0.5, base[1] - 0.5 - x1) if h < w else (y0 + 0.5, base[0] - 0.5 - y1)
+        assert pad[0] == pytest.approx(pad[1], abs=1e-3) and 0 <= pad[0] < 32  # centred
+        scale = base[0] / h if h < w else base[1] / w
+        assert matrix[0, 0] == pytest.approx(scale) and matrix[1, 1] == pytest.approx(scale)
+    fixed = codec.inputs_for((150, 220))
+    assert fixed.sizes == ((256, 256),) and fixed.base_size == (256, 256)
+
+
+@pytest.mark.parametrize("image_size, count", [((150, 220), 2), ((333, 97), 1)])
+@pytest.mark.parametrize("scales", [(1,), (0.5, 1, 2)])
+def test_authors_protocol_recovers_persons_within_a_quarter_input_pixel(image_size, count,
+                                                                         scales):
+    # Stride-1 grid, quarter step: <= 0.25 input px per axis (+0.02 for the resampling).
+    codec = BottomUpCodec(input_size=(128, 128))
+    protocol = authors_protocol(COCO_17, scales)
+    truth = figures(image_size, count)
+    inputs = codec.inputs_for(image_size, protocol)
+    for flip in (False, True):
+        runs = ideal_runs(codec, truth, inputs, COCO_17, flip)
+        poses, scores = codec.decode_image(runs, inputs, keypoint_set=COCO_17, protocol=protocol)
+        scale = inputs.base_size[0] / image_size[0]  # input px per image px (aspect kept)
+        assert len(poses) == count and scores.min() > 0.9
+        pairs, errors = match_persons(truth, poses)
+        assert len(pairs) == count
+        assert np.max(errors) * scale <= 0.25 * np.sqrt(2) + 0.02
+
+
+def test_tfpose_protocol_per_image_equals_the_batch_decoder():
+    codec = BottomUpCodec(input_size=(128, 128))
+    truth = figures((150, 220), 2)
+    inputs = codec.inputs_for((150, 220))
+    runs = ideal_runs(codec, truth, inputs, COCO_17, flip=True)
+    (outputs, flipped), = runs
+    (batch_poses, batch_scores), = codec.decode(outputs, [(150, 220)], flipped_outputs=flipped)
+    poses, scores = codec.decode_image(runs, inputs, keypoint_set=COCO_17)
+    np.testing.assert_array_equal(poses, batch_poses)
+    np.testing.assert_array_equal(scores, batch_scores)
+    np.testing.assert_array_equal(to_input(truth, (150, 220), (128, 128)),
+                                  through(inputs.matrix((128, 128)), truth))
+
+
+def test_authors_merge_equals_their_resizing_in_torch():
+    """HigherHRNet's get_multi_stage_outputs + aggregate_results (PROJECT2IMAGE, flip test,
+    scales 0.5 / 1 / 2 / 3), written here in PyTorch from their code's steps, against
+    merge_scales on random outputs."""
+    try:
+        import torch
+    except ImportError as e:  # the reference extra; CI requires it
+        message = f"the reference resizing needs PyTorch (pip install -e \".[reference]\"): {e}"
+        if os.environ.get("TFPOSE_REQUIRE_REFERENCE") == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    functional = torch.nn.functional
+    k, rng = 17, np.random.default_rng(0)
+    codec = BottomUpCodec(input_size=(128, 128))
+    protocol = authors_protocol(COCO_17, (0.5, 1, 2, 3))
+    inputs = codec.inputs_for((150, 220), protocol)
+    runs = [tuple([rng.normal(size=(1, h // 4, w // 4, 2 * k)).astype(np.float32),
+                   rng.normal(size=(1, h // 2, w // 2, k)).astype(np.float32)]
+                  for _ in range(2)) for h, w in inputs.sizes]
+    heatmaps, tags = codec.merge_scales(runs, inputs, COCO_17, protocol)
+
+    def resize(x, size):
+        return functional.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+    def stage_outputs(outputs, flipped):
+        nchw = [torch.from_numpy(o.transpose(0, 3, 1, 2).copy()) for o in outputs]
+        finest = nchw[-1].shape[2:]
+        nchw = [resize(o, finest) if i < len(nchw) - 1 else o for i, o in enumerate(nchw)]
+        if flipped:
+            nchw = [torch.flip(o, [3]) for o in nchw]
+        heat = sum(o[:, :k] for o in nchw) / len(nchw)
+        tag = nchw[0][:, k:]
+        if flipped:
+            heat, tag = heat[:, COCO_17.flip_index], tag[:, COCO_17.flip_index]
+        return resize(heat, inputs.base_size), resize(tag, inputs.base_size)
+
+    total, tag_list = 0, []
+    for scale, (outputs, flipped) in zip(protocol.scales, runs, strict=True):
+        heat, tag = stage_outputs(outputs, False)
+        flip_heat, flip_tag = stage_outputs(flipped, True)
+        total = total + (heat + flip_heat) / 2
+        if scale == 1:
+            tag_list += [tag[..., None], flip_tag[..., None]]
+    expected_heatmaps = (total / len(runs)).numpy().transpose(0, 2, 3, 1)
+    expected_tags = torch.cat(tag_list, dim=4).numpy().transpose(0, 2, 3, 1, 4)
+    assert heatmaps.shape == (1, 128, 256, k) and tags.shape == (1, 128, 256, k, 2)
+    np.testing.assert_allclose(heatmaps, expected_heatmaps, atol=2e-5)
+    np.testing.assert_allclose(tags, expected_tags, atol=2e-5)
+
+
+def test_protocols_are_checked():
+    assert named_protocol("tfpose", COCO_17) == tfpose_protocol()
+    authors = named_protocol("authors", CROWDPOSE_14, [0.5, 1])
+    assert authors.scales == (0.5, 1.0) and authors.grouping.grouping_stride == 1
+    assert authors.grouping.order(CROWDPOSE_14) == (0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13)
+    with pytest.raises(ValueError, match="protocol must be one of"):
+        named_protocol("mine", COCO_17)
+    with pytest.raises(ValueError, match="part of the authors' protocol"):
+        named_protocol("tfpose", COCO_17, [0.5, 1])
+    with pytest.raises(ValueError, match="lack 1"):
+        authors_protocol(COCO_17, (0.5, 2))
+    with pytest.raises(ValueError, match="need the aligned fit"):
+        BottomUpProtocol(scales=(1, 2))
+    with pytest.raises(ValueError, match="distinct positive"):
+        authors_protocol(COCO_17, (1, 1))
+    codec = BottomUpCodec(input_size=(256, 256))
+    with pytest.raises(ValueError, match=r"test scale 1 gives a 256x426 input .* stride 4"):
+        codec.inputs_for((300, 500), authors_protocol(COCO_17, (0.75, 1)))
+    with pytest.raises(ValueError, match="use decode_image"):
+        codec.decode([np.zeros((1, 64, 64, 34)), np.zeros((1, 128, 128, 17))], [(256, 256)],
+                     protocol=authors_protocol(COCO_17))

@@ -1,8 +1,14 @@
 import numpy as np
 import pytest
 
-from tfpose.codecs.grouping import GroupingConfig, group_keypoints
-from tfpose.keypoints import COCO_17
+from tfpose.codecs.grouping import (
+    JOINT_ORDERS,
+    GroupingConfig,
+    authors_grouping,
+    group_keypoints,
+    top_indices,
+)
+from tfpose.keypoints import COCO_17, CROWDPOSE_14, MPII_16
 
 
 def gaussian_maps(height, width, peaks):
@@ -68,3 +74,28 @@ def test_bad_grouping_config(kwargs, message):
 def test_bad_joint_order():
     with pytest.raises(ValueError, match="not a permutation"):
         GroupingConfig(joint_order=(0, 1)).order(COCO_17)
+
+
+def test_authors_grouping_is_litepose_test_config():
+    config = authors_grouping(COCO_17)
+    assert (config.nms_kernel, config.detection_threshold, config.tag_threshold) == (5, 0.1, 1.0)
+    assert (config.max_candidates, config.grouping_stride, config.adjust) == (30, 1, "quarter")
+    assert config.use_detection_value and config.refine and not config.refine_within_tag_threshold
+    assert config.order(COCO_17) == JOINT_ORDERS["coco"]
+    # Their one order, cut to 14 joints, is not tfpose's CrowdPose order.
+    crowd = authors_grouping(CROWDPOSE_14).order(CROWDPOSE_14)
+    assert crowd == JOINT_ORDERS["coco"][:14] != JOINT_ORDERS["crowdpose"]
+    assert authors_grouping(MPII_16).order(MPII_16) == JOINT_ORDERS["mpii"]
+    assert GroupingConfig().grouping_stride is None  # the default grid stays stride 2
+
+
+def test_top_indices_equal_a_stable_descending_argsort():
+    rng = np.random.default_rng(0)
+    for trial in range(2000):
+        n = int(rng.integers(1, 300))
+        values = [rng.normal(size=n), rng.integers(-2, 3, n),
+                  np.where(rng.uniform(size=n) < 0.95, 0.0, rng.uniform(size=n)),
+                  np.zeros(n)][trial % 4].astype(np.float32)
+        top = int(rng.integers(1, n + 1))
+        np.testing.assert_array_equal(top_indices(values, top),
+                                      np.argsort(-values, kind="stable")[:top])

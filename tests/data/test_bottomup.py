@@ -333,3 +333,33 @@ def test_short_side_fit():
     np.testing.assert_allclose(size.numpy(), [24, 48])
     _, size = fit_image([48, 64], (64, 64), "whole_image")
     np.testing.assert_allclose(size.numpy(), [64, 64])
+
+
+def test_defaults_are_the_litepose_augmentation():
+    """LitePose's configs (experiments/{coco,crowd_pose}/mobilenet/mobile.yaml): MIN_SCALE 0.75,
+    MAX_SCALE 1.5, MAX_ROTATION 30, MAX_TRANSLATE 40 (of a 200-unit crop side), FLIP 0.5,
+    SCALE_TYPE short."""
+    config = BottomUpAugmentConfig()
+    assert (config.min_scale, config.max_scale, config.max_rotation) == (0.75, 1.5, 30.0)
+    assert config.max_translate == pytest.approx(40 / 200)
+    assert (config.flip_prob, config.fit) == (0.5, "short_side")
+
+
+@pytest.mark.parametrize("min_scale, max_scale", [(1.0, 1.0), (0.75, 1.5)])
+def test_translation_follows_higherhrnet_in_image_pixels(dots, min_scale, max_scale):
+    """HigherHRNet's RandomAffineTransform (which LitePose trains with) draws the scale first,
+    then moves the centre by up to MAX_TRANSLATE x s image pixels per axis, s = scaled crop side
+    / 200: with 40, a fifth of the scaled crop. Here the 48x64 image's short-side crop is 48
+    pixels: shifts up to 9.6 image pixels at scale 1, up to 14.4 at scale 1.5."""
+    translate_only = BottomUpAugmentConfig(min_scale=min_scale, max_scale=max_scale,
+                                           max_rotation=0.0, flip_prob=0.0)
+    batch = batches(dots.select([0] * 64), batch_size=64, train=True, augment=translate_only,
+                    seed=5, deterministic=True)[0]
+    side = batch["size"][:, 0]  # the scaled crop side, image pixels (square input)
+    np.testing.assert_allclose(side / 48.0, batch["size"][:, 1] / 48.0)
+    assert side.min() >= 48 * min_scale - 1e-3 and side.max() <= 48 * max_scale + 1e-3
+    shift = batch["center"] - np.array([31.5, 23.5])  # from the short-side fit's centre
+    limit = 40.0 * (side / 200.0)  # the authors' +-MAX_TRANSLATE x s
+    assert np.all(np.abs(shift) <= limit[:, None] + 1e-3)
+    reach = np.abs(shift) / limit[:, None]
+    assert reach.max() > 0.9 and reach.mean() == pytest.approx(0.5, abs=0.12)  # uniform draws

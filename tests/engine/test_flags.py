@@ -94,3 +94,38 @@ def test_data_source_flags():
     assert parse([]).data_source == "raw"
     with pytest.raises(SystemExit):
         parse(["--data-source", "hdf5"])
+
+
+STEP_PRESETS = {**PRESETS, "long": ModelPreset(
+    input_size=(256, 256), sigma=2.0, epochs=500, batch_size=16, learning_rate=4e-3,
+    schedule="step", lr_steps=(350, 480))}
+
+
+def parse_step(argv):
+    return parse_args(training_parser("test", method="demo", presets=STEP_PRESETS), argv)
+
+
+def test_the_schedule_comes_from_the_preset_and_flags_win():
+    args = parse_step(["--model-size", "long"])
+    assert args.schedule == "step" and args.lr_steps == (350, 480)
+    config = train_config(args)
+    assert (config.schedule, config.lr_steps, config.lr_step_factor) == ("step", (350, 480),
+                                                                         0.1)
+    # The preset's steps belong to its step schedule: another schedule drops them.
+    cosine = parse_step(["--model-size", "long", "--epochs", "120", "--schedule", "cosine"])
+    assert cosine.schedule == "cosine" and cosine.lr_steps == ()
+    assert train_config(cosine).lr_steps == ()
+    mine = parse_step(["--schedule", "step", "--lr-steps", "2", "3"])
+    assert mine.model_size == "small" and mine.lr_steps == (2, 3)
+    assert parse_step([]).schedule == "cosine"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--schedule", "step"], "--schedule step needs increasing epochs in --lr-steps, got none"),
+    (["--lr-steps", "3"], "--lr-steps is for --schedule step, not cosine"),
+    (["--schedule", "step", "--lr-steps", "3", "2"], "increasing epochs"),
+])
+def test_bad_step_schedules_are_refused(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        parse_step(argv)
+    assert message in capsys.readouterr().err

@@ -68,3 +68,45 @@ def test_bop_flips_binary_kernels_adam_trains_the_rest_and_both_resume(tmp_path)
                          "phase", resumed, data, epochs=2, steps_per_epoch=4, verbose=0)
     assert [e["step"] for e in result.history] == [4, 8]
     assert optimizer_steps(resumed.optimizer) == 8
+
+
+def test_step_schedule_drops_at_the_start_of_each_listed_epoch():
+    """LitePose's recipe: 4e-3, x0.1 at epochs 350 and 480 of 500, as PyTorch's MultiStepLR
+    stepped after every epoch (epoch e trains at 4e-3 x 0.1^(milestones <= e))."""
+    config = TrainConfig(learning_rate=4e-3, epochs=500, schedule="step", lr_steps=(350, 480))
+    steps_per_epoch = 7
+    schedule = learning_rate_schedule(config, total_steps=500 * steps_per_epoch)
+
+    def rate(epoch, step_in_epoch=0):
+        return float(schedule(epoch * steps_per_epoch + step_in_epoch))
+
+    assert rate(0) == pytest.approx(4e-3) and rate(349, 6) == pytest.approx(4e-3)
+    assert rate(350) == pytest.approx(4e-4) and rate(479, 6) == pytest.approx(4e-4)
+    assert rate(480) == pytest.approx(4e-5) and rate(499, 6) == pytest.approx(4e-5)
+    assert rate(600) == pytest.approx(4e-5)  # past the end: the last rate
+
+    # One step per epoch: the drop comes exactly at the listed epoch's step.
+    one = learning_rate_schedule(TrainConfig(learning_rate=1.0, epochs=4, schedule="step",
+                                             lr_steps=(1, 3), lr_step_factor=0.5), 4)
+    assert [float(one(s)) for s in range(4)] == [1.0, 0.5, 0.5, 0.25]
+
+
+def test_step_schedule_reaches_the_optimiser_and_its_logged_rate():
+    config = TrainConfig(learning_rate=1e-2, epochs=2, schedule="step", lr_steps=(1,))
+    model = binary_model()
+    model.compile(make_optimizer(config, total_steps=8), loss="mse")
+    model.fit(data(0), epochs=1, steps_per_epoch=4, verbose=0)
+    assert current_learning_rate(model.optimizer) == pytest.approx(1e-3)  # epoch 1 starts
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(schedule="step"), "increasing epochs >= 1 in lr_steps"),
+    (dict(schedule="step", lr_steps=(5, 3)), "increasing epochs"),
+    (dict(schedule="step", lr_steps=(0,)), "increasing epochs >= 1"),
+    (dict(schedule="step", lr_steps=(3,), lr_step_factor=2.0), "lr_step_factor in \\(0, 1\\]"),
+    (dict(schedule="step", lr_steps=(3,), warmup_steps=5), "no warm-up"),
+    (dict(lr_steps=(3,)), "lr_steps are for the step schedule, not 'cosine'"),
+])
+def test_step_schedule_settings_are_checked(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**kwargs)

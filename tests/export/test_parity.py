@@ -13,11 +13,17 @@ Two kinds of check:
   close a converted model comes depends on the model. Every model must pass the tolerance
   ``tfpose convert`` applies (``TOLERANCES["binary"]``) and beat chance (outputs paired with
   the wrong crop) four times over: a wrong conversion (other padding, a BatchNorm folded
-  wrongly) fails both. The hourglasses, which have agreed to float rounding on almost every
-  crop in every run, must also match strictly. Measured, LCE vs Keras, keypoints within one
-  heatmap pixel: BiHRNet-W18 (reduced) 0.78-0.92, BiHRNet-W32 (reduced, 2 blocks per branch)
-  0.50-0.84 (crops identical 0.44-0.69); chance 0.015-0.04. ``rounding_sensitivity`` (Keras
-  against itself with weights moved one float step) is printed beside a failure: it reads
+  wrongly) fails both. Each model starts from one seed (``SEED``), so a run is reproducible;
+  how close LCE comes still depends on the seed and the CPU's float paths, so no whole model
+  has a stricter bound (the hourglasses had one, 0.9 of keypoints: the plain bottleneck
+  hourglass missed it on 2 seeds of 6 and once in CI, and with XNOR-scaled weights, now the
+  hourglasses' default, whose conv outputs are no longer exact integers, the HPM hourglass read
+  0.85). Measured, LCE vs Keras, keypoints within one heatmap pixel (crops identical): plain
+  ±1 weights: HPM hourglass 0.97-1.0 (0.94-1.0; seeds 0-3), bottleneck hourglass 0.84-1.0
+  (0.63-1.0; seeds 0-5); scaled weights, seed 0: HPM 0.85 (0.44), bottleneck 0.94 (0.875);
+  BiHRNet-W18 (reduced) 0.78-0.92, BiHRNet-W32 (reduced, 2 blocks per branch) 0.50-0.84
+  (0.44-0.69); chance 0.015-0.04. ``rounding_sensitivity`` (Keras against itself
+  with weights moved one float step) is printed beside a failure: it reads
   0.88-1.0 of crops identical on these BiHRNets, so it does not predict LCE's disagreement,
   which comes from LCE's own rounding at every layer (folded BatchNorm, summation order).
 * **The float twin** (``test_float_twin_of_bihrnet_converts_exactly``): BiHRNet with the
@@ -40,13 +46,12 @@ from tfpose.layers.hrnet_blocks import multi_scale_unit
 from tfpose.models import create
 from tfpose.runtime.interpreter import run_lce
 
-# name: (model options, the strict bound it must meet beyond TOLERANCES["binary"], or None)
-STRICT = {"keypoint_agreement": 0.9, "images_identical": 0.75}
-CASES = {
-    "hourglass_hpm": ({"input_size": (128, 128)}, STRICT),
-    "hourglass_bottleneck_binary": ({"input_size": (128, 128)}, STRICT),
-    "bihrnet_w32": ({"input_size": (128, 96), "modules": (1, 1, 1), "branch_blocks": 2}, None),
-    "bihrnet_w18": ({"input_size": (128, 96), "modules": (1, 1, 1), "branch_blocks": 1}, None),
+SEED = 0
+CASES = {  # name: model options
+    "hourglass_hpm": {"input_size": (128, 128)},
+    "hourglass_bottleneck_binary": {"input_size": (128, 128)},
+    "bihrnet_w32": {"input_size": (128, 96), "modules": (1, 1, 1), "branch_blocks": 2},
+    "bihrnet_w18": {"input_size": (128, 96), "modules": (1, 1, 1), "branch_blocks": 1},
 }
 
 
@@ -72,8 +77,9 @@ def crops(tmp_path_factory):
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_lce_interpreter_matches_keras(name, crops):
-    config, strict = CASES[name]
+    config = CASES[name]
     codec, images, targets = crops(config["input_size"])
+    tf.keras.utils.set_random_seed(SEED)
     model = create(name, num_keypoints=targets.shape[-1], **config)
     logits = name.startswith("hourglass")
     loss = tf.keras.losses.BinaryCrossentropy(from_logits=True) if logits else "mse"
@@ -92,8 +98,6 @@ def test_lce_interpreter_matches_keras(name, crops):
                "rounding_floor": rounding_sensitivity(model, images, codec)}
     assert judge(parity, TOLERANCES["binary"]) == [], context
     assert parity["keypoint_agreement"] >= 4 * chance["keypoint_agreement"], context
-    if strict:
-        assert judge(parity, strict) == [], context
 
 
 def test_float_twin_of_bihrnet_converts_exactly(crops):

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.evaluation.bottomup_oracles import ImageOracle, blob_image, blob_model, figures
 from tfpose.cli import main
-from tfpose.codecs.associative_embedding import BottomUpCodec
+from tfpose.codecs.associative_embedding import BottomUpCodec, authors_protocol
 from tfpose.codecs.heatmap import HeatmapCodec
 from tfpose.codecs.model_info import bottomup_info, topdown_info
-from tfpose.evaluation.bottomup_check import ideal_outputs, to_input
+from tfpose.evaluation.bottomup_check import ideal_outputs, match_persons, to_input
 from tfpose.export.convert import convert
 from tfpose.export.lce import convert_to_lce
 from tfpose.inference.predictor import PosePredictor
@@ -20,7 +21,7 @@ from tfpose.keypoints import COCO_17
 from tfpose.layers.common import image_input
 from tfpose.runtime.interpreter import host_kernels
 from tfpose.runtime.keras_files import save_model_atomically
-from tfpose.runtime.loading import LoadedModel
+from tfpose.runtime.loading import LoadedModel, load_model_file
 
 CODEC = HeatmapCodec(input_size=(64, 48), heatmap_size=(32, 24), sigma=1.5)
 
@@ -186,6 +187,21 @@ def test_evaluate_on_detector_boxes(model_files, tmp_path, shared_data, capsys):
     assert not any(key.startswith("PCK") for key in metrics)
 
 
+def test_evaluate_needs_only_the_validation_split(model_files, tmp_path, shared_data, capsys):
+    from tests.engine.sample_layouts import coco_layout
+
+    root = coco_layout(tmp_path / "coco", shared_data)
+    (root / "annotations" / "person_keypoints_train2017.json").unlink()
+    (root / "train2017").unlink()
+    assert main(["evaluate", "--model", str(model_files["tflite"]), "--dataset", "coco",
+                 "--data-root", str(root), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["metric"] == "AP"
+    (root / "annotations" / "person_keypoints_val2017.json").unlink()
+    assert main(["evaluate", "--model", str(model_files["tflite"]), "--dataset", "coco",
+                 "--data-root", str(root)]) == 2
+    assert "the validation split's annotations" in capsys.readouterr().err
+
+
 def test_benchmark_runs_binary_and_float_files_side_by_side(model_files, tmp_path, capsys):
     import larq as lq
 
@@ -209,3 +225,44 @@ def test_benchmark_runs_binary_and_float_files_side_by_side(model_files, tmp_pat
     (tmp_path / "junk.tflite").write_bytes(b"junk")
     assert main(["benchmark", str(tmp_path / "junk.tflite")]) == 2
     assert "junk.tflite" in capsys.readouterr().err
+
+
+def test_bottom_up_predictions_under_the_authors_protocol():
+    codec = BottomUpCodec(input_size=(128, 128))
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 255, (150, 220, 3), dtype=np.uint8)
+    truth = figures((150, 220), 2)
+    for scales, sizes in (((1,), [(128, 192)]), ((0.5, 1, 2), [(64, 128), (128, 256),
+                                                               (256, 512)])):
+        oracle = ImageOracle(codec, authors_protocol(COCO_17, scales), {0: (image, truth)})
+        model = LoadedModel(oracle, bottomup_info(codec, COCO_17), None, "keras", False,
+                            "oracle")
+        predictor = PosePredictor(model, protocol="authors", scales=scales)
+        assert predictor.flip_test  # the authors' protocol has it
+        persons = predictor(image)
+        assert oracle.shapes == [size for size in sizes for _ in range(2)]  # and mirrors
+        pairs, errors = match_persons(truth, np.stack([p.keypoints for p in persons]))
+        assert len(persons) == len(pairs) == 2
+        # Stride-1 grid, quarter step: 0.25 input px per axis; 150 image px span 128 (or
+        # 128 of the scale-1 input at scales 0.5 / 1 / 2).
+        assert np.max(errors) <= (0.25 * np.sqrt(2) + 0.02) * 150 / 128
+
+
+def test_a_bottom_up_keras_file_runs_at_its_aligned_size(tmp_path):
+    codec = BottomUpCodec(input_size=(64, 64))
+    path = save_model_atomically(blob_model((64, 64)), tmp_path / "blob.keras",
+                                 bottomup_info(codec, COCO_17, "blob"))
+    blob = (150.3, 60.7)
+    image = blob_image((150, 220), blob, sigma=8.0)
+    for protocol, tolerance in (("authors", 0.25 * 150 / 64), ("tfpose", 0.5 * 220 / 64)):
+        (person,) = PosePredictor(load_model_file(path), protocol=protocol)(image)
+        found = person.keypoints[person.keypoints[:, 2] > 0]
+        assert len(found) == (2 if protocol == "authors" else 1)  # the flip: both shoulders
+        assert np.abs(found[:, :2] - blob).max() <= tolerance
+    with pytest.raises(ValueError, match="part of the authors' protocol"):
+        PosePredictor(load_model_file(path), scales=(0.5, 1))
+
+
+def test_evaluate_refuses_protocols_for_top_down_models(model_files, capsys):
+    assert main(["evaluate", "--model", str(model_files["keras"]), "--scales", "1", "2"]) == 2
+    assert "for bottom-up models" in capsys.readouterr().err

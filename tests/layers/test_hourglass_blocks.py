@@ -34,9 +34,9 @@ def conv_same(x, kernel, pad_value):
     return out
 
 
-def block_model(kind, in_channels, channels, policy, size=6):
+def block_model(kind, in_channels, channels, policy, size=6, relu=False):
     inputs = tf.keras.Input((size, size, in_channels))
-    return tf.keras.Model(inputs, BLOCKS[kind](inputs, channels, policy, name="blk"))
+    return tf.keras.Model(inputs, BLOCKS[kind](inputs, channels, policy, relu=relu, name="blk"))
 
 
 def randomise(model, rng, kind):
@@ -71,8 +71,10 @@ def _has_layer(model, name):
     return any(layer.name == name for layer in model.layers)
 
 
-def reference_block(model, x, kind, binarise):
-    """The block recomputed in numpy from ``model``'s weights: explicit signs, +1 padding."""
+def reference_block(model, x, kind, binarise, relu=False, scaled=False):
+    """The block recomputed in numpy from ``model``'s weights: explicit signs, +1 padding;
+    ``relu``: a ReLU after each conv; ``scaled``: binary kernels times the mean magnitude of
+    each output channel's weights (XNOR-Net)."""
 
     def bn(name, y):
         gamma, beta, mean, var = model.get_layer(name).get_weights()
@@ -85,8 +87,11 @@ def reference_block(model, x, kind, binarise):
             y = y + model.get_layer(f"blk_{conv}_shift").get_weights()[0]
         kernel = model.get_layer(f"blk_{conv}_bconv").get_weights()[0]
         if binarise:
-            y, kernel = sign(y), sign(kernel)
+            alpha = np.abs(kernel).mean(axis=(0, 1, 2)) if scaled else 1.0
+            y, kernel = sign(y), sign(kernel) * alpha
         y = conv_same(y, kernel, pad_value=1.0)
+        if relu:
+            y = np.maximum(y, 0.0)
         branches.append(y)
     y = np.concatenate(branches, axis=-1) if kind == "hpm" else y
     shortcut = x
@@ -129,26 +134,54 @@ def test_float_twin_conv_equals_binary_conv_on_signs():
 @pytest.mark.parametrize("kind", ["hpm", "bottleneck"])
 @pytest.mark.parametrize("in_channels", [16, 32])  # 16: float 1x1 shortcut; 32: identity
 @pytest.mark.parametrize("learnable_shift", [False, True])
-def test_block_matches_numpy_reference(kind, in_channels, learnable_shift):
+@pytest.mark.parametrize(("weights", "relu"), [("plain", False), ("plain", True),
+                                               ("scaled", False), ("scaled", True)])
+def test_block_matches_numpy_reference(kind, in_channels, learnable_shift, weights, relu):
     rng = np.random.default_rng(in_channels + learnable_shift)
-    policy = QuantPolicy(learnable_shift=learnable_shift)
-    binary = block_model(kind, in_channels, 32, policy)
+    policy = QuantPolicy(learnable_shift=learnable_shift).with_weights(weights)
+    binary = block_model(kind, in_channels, 32, policy, relu=relu)
     randomise(binary, rng, kind)
-    twin = block_model(kind, in_channels, 32, policy.float_twin())
+    twin = block_model(kind, in_channels, 32, policy.float_twin(), relu=relu)
     twin.set_weights(binary.get_weights())  # same layers, same weights: only quantisation differs
     x = rng.integers(-4, 5, size=(2, 6, 6, in_channels)).astype("float32")
 
     got = binary(x, training=False).numpy()
-    expected = reference_block(binary, x, kind, binarise=True)
+    expected = reference_block(binary, x, kind, binarise=True, relu=relu,
+                               scaled=weights == "scaled")
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
-    # binary conv outputs are integers; with the identity shortcut so is the whole block
-    if in_channels == 32:
+    # plain binary conv outputs are integers; with the identity shortcut so is the whole block
+    if in_channels == 32 and weights == "plain":
         np.testing.assert_array_equal(got, expected)
 
     got_twin = twin(x, training=False).numpy()
-    expected_twin = reference_block(binary, x, kind, binarise=False)  # values reach 1e3: float32
+    expected_twin = reference_block(binary, x, kind, binarise=False,
+                                    relu=relu)  # values reach 1e3: float32
     np.testing.assert_allclose(got_twin, expected_twin, atol=1e-5 * np.abs(expected_twin).max())
     assert not np.allclose(got, got_twin, atol=1e-2)
+
+
+@pytest.mark.parametrize("kind", ["hpm", "bottleneck"])
+def test_relu_sits_right_after_every_binary_conv(kind):
+    """relu=True: ``BN -> sign -> conv -> ReLU``; the ReLU output is what the concatenation
+    (HPM) or the next conv's BatchNorm reads; the residual sum stays linear."""
+    model = block_model(kind, 64, 64, QuantPolicy(), relu=True)
+    relus = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.ReLU)]
+    assert [layer.name for layer in relus] == [f"blk_{conv}_relu" for conv, _, _ in CONVS[kind]]
+    for conv, _, _ in CONVS[kind]:
+        assert model.get_layer(f"blk_{conv}_relu").input is \
+            model.get_layer(f"blk_{conv}_bconv").output
+    for k in (2, 3):
+        assert model.get_layer(f"blk_conv{k}_bn").input is \
+            model.get_layer(f"blk_conv{k - 1}_relu").output
+    if kind == "hpm":
+        assert model.get_layer("blk_concat").input == [
+            model.get_layer(f"blk_conv{k}_relu").output for k in (1, 2, 3)]
+    add = model.get_layer("blk_add")
+    assert add.input[0] is model.input  # identity shortcut, no activation after the sum
+    assert model.output is add.output
+    plain = block_model(kind, 64, 64, QuantPolicy())
+    assert not any(isinstance(layer, tf.keras.layers.ReLU) for layer in plain.layers)
+    assert [w.shape for w in plain.weights] == [w.shape for w in model.weights]  # no weights
 
 
 def test_ste_zeroes_gradients_beyond_clip():

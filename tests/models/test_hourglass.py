@@ -1,12 +1,23 @@
-"""Binary hourglass models: shapes, input checks, binary share, summary snapshot, save / reload."""
+"""Binary hourglass models: shapes, input checks, binary share, summary snapshot, save / reload;
+the options (scaled / plain weights, ReLU after the convs, stacks with intermediate supervision)
+and the bottleneck widths matching the HPM model's parameter count."""
 
 import larq as lq
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfpose.codecs.model_info import zoo_info
 from tfpose.layers.binary import QuantPolicy
-from tfpose.models.hourglass import BinaryHourglass, hourglass_bottleneck_binary, hourglass_hpm
+from tfpose.losses.heatmap import SigmoidCrossEntropy
+from tfpose.models import hourglass_presets
+from tfpose.models.hourglass import (
+    BinaryHourglass,
+    hourglass_bottleneck_binary,
+    hourglass_hpm,
+    quant_policy,
+    stack_outputs,
+)
 from tfpose.models.summary import is_binary, model_summary
 
 MODELS = [hourglass_hpm, hourglass_bottleneck_binary]
@@ -146,3 +157,124 @@ def test_save_and_reload_keras(build, tmp_path):
     np.testing.assert_array_equal(reloaded(x, training=False).numpy(), expected)
     assert model_summary(reloaded) == model_summary(model)
     assert any(isinstance(layer, lq.layers.QuantConv2D) for layer in reloaded.layers)
+
+
+def _binary_convs(model):
+    return [layer for layer in model.layers if isinstance(layer, lq.layers.QuantConv2D)]
+
+
+@pytest.mark.parametrize("build", MODELS)
+def test_scaled_weights_are_the_default_and_plain_an_option(build):
+    default = build(**SHALLOW)
+    assert all(isinstance(layer.kernel_quantizer, lq.quantizers.MagnitudeAwareSign)
+               for layer in _binary_convs(default))
+    assert all(isinstance(layer.input_quantizer, lq.quantizers.SteSign)
+               for layer in _binary_convs(default))
+    plain = build(**SHALLOW, weights="plain")
+    assert all(isinstance(layer.kernel_quantizer, lq.quantizers.SteSign)
+               for layer in _binary_convs(plain))
+    assert [w.shape for w in plain.weights] == [w.shape for w in default.weights]
+    assert model_summary(plain) == model_summary(default)  # same bits, same MACs
+    with pytest.raises(ValueError, match="weights must be one of"):
+        build(**SHALLOW, weights="ternary")
+    with pytest.raises(ValueError, match="not both"):
+        build(**SHALLOW, weights="plain", policy=QuantPolicy())
+
+
+def test_quant_policy():
+    assert quant_policy() == QuantPolicy().with_weights("scaled") == BinaryHourglass().policy
+    assert quant_policy("plain") == QuantPolicy()
+    assert quant_policy(policy=QuantPolicy().float_twin()) == QuantPolicy().float_twin()
+
+
+@pytest.mark.parametrize("build", MODELS)
+def test_relu_after_conv_adds_one_relu_per_binary_conv(build):
+    model = build(**SHALLOW, relu_after_conv=True)
+    convs = _binary_convs(model)
+    relus = {layer.name for layer in model.layers if isinstance(layer, tf.keras.layers.ReLU)
+             and layer.name.endswith("_relu") and "_conv" in layer.name}
+    assert relus == {conv.name.replace("_bconv", "_relu") for conv in convs}
+    plain = build(**SHALLOW)
+    assert model.count_params() == plain.count_params()
+
+
+def test_stacks_output_the_last_stack_and_name_the_earlier_ones():
+    model = hourglass_hpm(**SHALLOW, stacks=3)
+    assert model.output_shape == (None, 16, 16, 16)
+    assert model.output is model.get_layer("heatmaps").output
+    for i in (0, 1):  # stacks before the last: prefixed, merged into the next stack's input
+        assert model.get_layer(f"s{i}_heatmaps").output_shape == (None, 16, 16, 16)
+        assert model.get_layer(f"s{i}_hg_l0_add").output_shape == (None, 16, 16, 32)
+        merge = model.get_layer(f"s{i}_merge")
+        assert [t.shape[-1] for t in merge.input] == [32, 32, 32]
+        assert not is_binary(model.get_layer(f"s{i}_merge_features"))
+    assert not any(layer.name.startswith("s2_") for layer in model.layers)  # the last: no prefix
+    single = hourglass_hpm(**SHALLOW)
+    assert {layer.name for layer in single.layers} <= {layer.name for layer in model.layers}
+    with pytest.raises(ValueError, match="stacks must be an integer >= 1"):
+        hourglass_hpm(**SHALLOW, stacks=0)
+
+
+def test_stack_outputs_share_the_models_layers():
+    model = hourglass_hpm(**SHALLOW, stacks=2)
+    trained = stack_outputs(model)
+    assert trained.output_names == ["s0_heatmaps", "heatmaps"]
+    assert {id(v) for v in trained.weights} == {id(v) for v in model.weights}
+    x = np.random.default_rng(0).uniform(0, 255, (1, 64, 64, 3)).astype("float32")
+    first, last = trained(x, training=False)
+    np.testing.assert_array_equal(last.numpy(), model(x, training=False).numpy())
+    assert not np.allclose(first.numpy(), last.numpy())
+    single = hourglass_hpm(**SHALLOW)
+    assert stack_outputs(single) is single
+
+
+def test_two_stacks_train_a_step_with_intermediate_supervision():
+    """One loss on every stack's heatmaps (Keras applies it to each output against the same
+    targets and sums): both stacks' heads learn, the first from its own loss too."""
+    tf.keras.utils.set_random_seed(0)
+    model = hourglass_hpm(**SHALLOW, stacks=2)
+    trained = stack_outputs(model)
+    trained.compile(tf.keras.optimizers.Adam(1e-2), loss=SigmoidCrossEntropy(),
+                    run_eagerly=True)  # one step: tracing would cost more than it saves
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (2, 64, 64, 3)).astype("float32")
+    y = rng.uniform(0, 1, (2, 16, 16, 16)).astype("float32")
+    weight = np.ones((2, 16), "float32")
+    before = {name: model.get_layer(name).get_weights()[0].copy()
+              for name in ("s0_heatmaps", "heatmaps", "s0_hg_l0_up_b0_conv1_bconv")}
+    logs = trained.fit(x, y, sample_weight=weight, batch_size=2, epochs=1, verbose=0).history
+    assert set(logs) == {"loss", "s0_heatmaps_loss", "heatmaps_loss"}
+    assert logs["loss"][0] == pytest.approx(logs["s0_heatmaps_loss"][0]
+                                            + logs["heatmaps_loss"][0], rel=1e-5)
+    for name, kernel in before.items():
+        assert not np.allclose(model.get_layer(name).get_weights()[0], kernel), name
+
+
+def test_stacked_model_is_a_single_output_topdown_model(tmp_path):
+    model = hourglass_hpm(**SHALLOW, stacks=2, relu_after_conv=True)
+    info = zoo_info(model, "hourglass_hpm")  # what convert and the predictor read
+    assert info.kind == "topdown" and info.codec["heatmap_size"] == [16, 16]
+    x = np.random.default_rng(1).uniform(0, 255, (1, 64, 64, 3)).astype("float32")
+    path = tmp_path / "stacked.keras"
+    model.save(path)
+    reloaded = tf.keras.models.load_model(path)
+    np.testing.assert_array_equal(reloaded(x, training=False).numpy(),
+                                  model(x, training=False).numpy())
+    assert stack_outputs(reloaded).output_names == ["s0_heatmaps", "heatmaps"]
+
+
+@pytest.mark.parametrize("size", sorted(hourglass_presets.MATCHED_BOTTLENECK_CHANNELS))
+def test_matched_bottleneck_width_has_the_hpm_parameter_count(size):
+    """The block comparison at the same parameter count (the paper's protocol): the bottleneck
+    at its matched width is within 5 % of the HPM model (parameters do not depend on the input
+    size: built at 64x64)."""
+    options = {"input_size": (64, 64), **hourglass_presets.PRESETS[size].options}
+    hpm = hourglass_hpm(**options)
+    channels = hourglass_presets.MATCHED_BOTTLENECK_CHANNELS[size]
+    bottleneck = hourglass_bottleneck_binary(**{**options, "channels": channels})
+    unmatched = hourglass_bottleneck_binary(**options)
+    for count in (lambda m: model_summary(m)["params"], lambda m: m.count_params()):
+        assert abs(count(bottleneck) / count(hpm) - 1) < 0.05, (count(bottleneck), count(hpm))
+        assert count(unmatched) / count(hpm) < 0.75  # at the same width it is far smaller
+    print(size, "params: hpm", model_summary(hpm)["params"], "bottleneck", channels,
+          model_summary(bottleneck)["params"])

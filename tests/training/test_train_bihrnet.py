@@ -127,3 +127,25 @@ def test_a_missing_teacher_or_a_bad_weight_is_named(cache, tmp_path, capsys):
     assert f"{corrupt}: cannot load the teacher" in capsys.readouterr().err
     assert run_in_process("train_bihrnet", [*argv, "--kl-weight", "-1"]) == 2
     assert "kl_weight" in capsys.readouterr().err
+
+
+def test_mpii_preset_trains_at_hrnets_mpii_size(tmp_path, shared_data):
+    """--model-size mpii on MPII's layout (the 5-person sample): 256x256 crops, 64x64 heatmaps
+    of the 16 joints, validation with flip test (a reduced W8 HRNet / BiHRNet)."""
+    from tests.engine.sample_layouts import mpii_layout
+
+    root = mpii_layout(tmp_path / "mpii", shared_data)
+    out = tmp_path / "run"
+    reduced = ["--model-option", "width=8", "--model-option", "modules=(1,1,1)",
+               "--model-option", "branch_blocks=1", "--model-option", "stage1_blocks=1"]
+    assert run_in_process("train_bihrnet", [
+        "--data", "mpii", "--data-root", root, "--model-size", "mpii", *reduced,
+        "--epochs", "1", "--teacher-epochs", "1", "--steps-per-epoch", "1", "--batch-size", "2",
+        "--run-eagerly", "--out", out]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["data"] == "mpii" and metrics["flip_test"] is True
+    student = load_keras_model(out / "model.keras")
+    assert student.input_shape == (None, 256, 256, 3)
+    assert student.output_shape == (None, 64, 64, 16)
+    codec = read_keras_info(out / "model.keras").heatmap_codec()
+    assert codec.heatmap_size == (64, 64) and codec.sigma == 2.0

@@ -1,7 +1,11 @@
 import json
+import math
+
+import pytest
 
 from tests.engine.sample_layouts import coco_layout
 from tests.training.scripts import run_in_process
+from tfpose.codecs.model_info import read_keras_info
 from tfpose.runtime.keras_files import load_keras_model
 
 
@@ -61,3 +65,21 @@ def test_an_unprepared_dataset_is_one_line_naming_the_command(tmp_path, capsys):
     assert status == 2
     assert "tfpose prepare coco --manual-dir" in capsys.readouterr().err
     assert not (tmp_path / "run" / "model.keras").exists()
+
+
+def test_mse_starts_from_its_own_bias(tmp_path, monkeypatch):
+    """--loss mse (the ablation) builds the head with bias 0, not RCE's sigmoid prior -4.6,
+    and regresses Gaussian heatmaps (the codec's "gaussian" output)."""
+    monkeypatch.setenv("TFPOSE_CACHE", str(tmp_path / "cache"))
+    common = ["--synthetic-images", "6", "3", "--epochs", "1", "--steps-per-epoch", "1",
+              "--batch-size", "2", "--input-size", "64x64", "--model-option", "head_width=16",
+              "--run-eagerly"]
+    biases = {}
+    for loss in ("rce", "mse"):
+        out = tmp_path / loss
+        assert run_in_process("train_fasterpose", [*common, "--loss", loss, "--out", out]) == 0
+        head = load_keras_model(out / "model.keras").get_layer("head")
+        biases[loss] = head.get_config()["bias_initializer"]["config"]["value"]
+        output = read_keras_info(out / "model.keras").heatmap_codec().output
+        assert output == ("sigmoid" if loss == "rce" else "gaussian")
+    assert biases["rce"] == pytest.approx(math.log(0.01 / 0.99)) and biases["mse"] == 0.0

@@ -2,6 +2,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 
 from tests.engine.sample_layouts import crowdpose_layout, mpii_layout
 from tests.training.scripts import run_in_process
@@ -76,3 +77,17 @@ def test_bottom_up_training_reads_the_prepared_crowdpose(tmp_path, shared_data, 
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["data"] == "crowdpose" and metrics["num_val_images"] == 2
     assert {"AP", "AP_easy", "PCK@0.5"} <= metrics["results"]["model"].keys()
+
+
+def test_step_schedule_drops_the_rate_at_the_listed_epoch(tmp_path, monkeypatch):
+    """The authors' schedule shape (x0.1 at listed epochs) through the script's flags."""
+    monkeypatch.setenv("TFPOSE_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    flags = [*TINY, "--epochs", "2", "--schedule", "step", "--lr-steps", "1",
+             "--synthetic-images", "6", "3", "--out", out]
+    assert run_in_process("train_litepose", flags) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["schedule"] == "step" and config["lr_steps"] == [1]
+    history = json.loads((out / "train" / "history.json").read_text())
+    # "lr": the rate of the next step, logged after each epoch: epoch 2 ran at 4e-4.
+    assert [entry["lr"] for entry in history] == pytest.approx([4e-4, 4e-4])

@@ -90,14 +90,19 @@ def cmd_evaluate(args) -> None:
 
     metrics = evaluate_model(load_model_file(args.model, threads=args.threads), args.dataset,
                              args.data_root, flip_test=not args.no_flip_test,
-                             boxes_file=args.boxes, max_images=args.max_images)
+                             boxes_file=args.boxes, max_images=args.max_images,
+                             protocol=args.protocol, scales=args.scales)
     if args.json:
         print(json.dumps(metrics, indent=1))
         return
     shown = [k for k in ("AP", "AP50", "AP75", "PCKh@0.5", "PCK@0.5", "PCK_box@0.05")
              if k in metrics]
-    print(f"{metrics['model']} on {metrics['dataset']} ({metrics['boxes']} boxes, flip test "
-          f"{'on' if metrics['flip_test'] else 'off'}, {metrics['kernels']}):")
+    protocol = metrics.get("protocol")
+    followed = "" if protocol is None else (
+        f"{protocol['name']} protocol ({protocol['fit']} input, scales "
+        f"{' '.join(f'{s:g}' for s in protocol['scales'])}), ")
+    print(f"{metrics['model']} on {metrics['dataset']} ({metrics['boxes']} boxes, {followed}"
+          f"flip test {'on' if metrics['flip_test'] else 'off'}, {metrics['kernels']}):")
     for key in shown:
         print(f"  {key:<14}{100 * metrics[key]:6.1f}")
 
@@ -181,6 +186,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_predict)
 
+    from tfpose.codecs.associative_embedding import PROTOCOLS
+
     p = sub.add_parser("evaluate", help="score a .keras or .tflite model on a dataset's "
                        "validation split (COCO AP, CrowdPose AP, MPII PCKh, synthetic PCK)")
     p.add_argument("--model", type=Path, required=True, help=".keras or .tflite model")
@@ -189,6 +196,16 @@ def add_parsers(sub) -> None:
     p.add_argument("--boxes", type=Path, help="top-down: detector boxes (COCO detection json) "
                    "instead of ground-truth boxes")
     p.add_argument("--no-flip-test", action="store_true", help="without the flip test")
+    p.add_argument("--protocol", choices=PROTOCOLS,
+                   help="bottom-up models: 'authors' (default): LitePose's / HigherHRNet's test "
+                   "protocol (short side to the input size, long side to a multiple of 64; "
+                   "grouping at the input resolution, NMS 5, threshold 0.1), so the AP stands "
+                   "beside the paper's; 'tfpose': the faster one training validates with "
+                   "(image fitted into the fixed input, grouping at stride 2). A .tflite "
+                   "keeps its fixed input under both")
+    p.add_argument("--scales", type=float, nargs="+", metavar="S",
+                   help="bottom-up, authors' protocol: test scales, e.g. 0.5 1 2 (heatmaps "
+                   "averaged, tags of scale 1; .keras models only; default: 1)")
     p.add_argument("--max-images", type=int, help="only the first N validation images")
     p.add_argument("--threads", type=int, default=1, help=".tflite interpreter threads")
     p.add_argument("--json", action="store_true")

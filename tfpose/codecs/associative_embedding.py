@@ -28,20 +28,177 @@ Decoding (numpy + scipy on the host; HigherHRNet's test-time grouping, which Lit
 4. Grid pixels map to image pixels through the inverse of the whole-image affine
    (:func:`tfpose.codecs.geometry.whole_image_center_size`, :func:`~tfpose.codecs.geometry.
    affine_matrix`).
+
+Test-time protocols (:class:`BottomUpProtocol`) say how an image meets the model and which of
+these settings apply. ``tfpose`` (the default of :meth:`BottomUpCodec.decode`, training's
+validation and the predictor): the whole image fitted into the fixed input, each output resized
+straight to the stride-2 grid. ``authors`` (LitePose's ``valid.py`` = HigherHRNet's
+``tools/valid.py``; ``tfpose evaluate``'s default): per image, the short side resized to the
+input size and the long side to a multiple of 64 (:func:`aligned_input_size`), optionally at
+several scales; at each scale the outputs are resized to the finest output and averaged there,
+then heatmaps and tags are resized to the scale-1 input resolution (``PROJECT2IMAGE``), the
+heatmaps averaged over the flip and the scales, the tags of scale 1 (and its flip) kept; then
+grouping at stride 1 with their test settings (:func:`tfpose.codecs.grouping.authors_grouping`).
+Both keep the library's pixel convention (steps 2 and 4); the authors' own half-pixel offsets
+(integer image centre, ``+0.5`` in their adjust step) are not reproduced.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 import tensorflow as tf
 
 from tfpose.codecs import geometry
-from tfpose.codecs.grouping import GroupingConfig, group_keypoints
+from tfpose.codecs.grouping import GroupingConfig, authors_grouping, group_keypoints
 from tfpose.codecs.heatmap import HeatmapCodec
 from tfpose.keypoints import COCO_17, KeypointSet
+
+PROTOCOLS = ("authors", "tfpose")
+FITS = ("fixed", "aligned")
+
+
+@dataclass(frozen=True)
+class BottomUpProtocol:
+    """How a bottom-up model meets a whole image at test time and how its outputs are grouped.
+
+    Two are named (:func:`named_protocol`): ``tfpose`` (:func:`tfpose_protocol`: fast, the
+    training scripts' validation and the predictor's default) and ``authors``
+    (:func:`authors_protocol`: LitePose's / HigherHRNet's test protocol, ``tfpose evaluate``'s
+    default for bottom-up models, so an AP can stand beside the paper's).
+
+    Attributes:
+      name: a label for reports.
+      fit: ``"fixed"``: the whole image fitted into the codec's ``input_size``, centred, the
+        rest padding (:func:`tfpose.codecs.geometry.whole_image_center_size`); ``"aligned"``:
+        the short side resized to the input size and the long side to a multiple of 64, the
+        aspect ratio kept (:func:`aligned_input_size`), so every image has its own input size.
+      scales: test scales (``"aligned"`` only): the heatmaps of all scales are averaged on the
+        grid of scale 1; the tags are those of scale 1 (of the only scale when there is one), as
+        HigherHRNet's ``aggregate_results`` takes them.
+      resize_via_finest: ``True``: every output is first resized to the finest output's
+        resolution, the heatmaps averaged there, then heatmaps and tags are resized to the grid
+        (HigherHRNet's ``get_multi_stage_outputs``: two bilinear steps for the stride-4
+        output); ``False``: each output goes straight to the grid.
+      grouping: grouping settings, grid stride included; None = the codec's own.
+    """
+
+    name: str = "tfpose"
+    fit: str = "fixed"
+    scales: tuple[float, ...] = (1.0,)
+    resize_via_finest: bool = False
+    grouping: GroupingConfig | None = None
+
+    def __post_init__(self):
+        if self.fit not in FITS:
+            raise ValueError(f"fit must be one of {FITS}, got {self.fit!r}")
+        scales = tuple(float(s) for s in self.scales)
+        object.__setattr__(self, "scales", scales)
+        if not scales or min(scales) <= 0 or len(set(scales)) != len(scales):
+            raise ValueError(f"scales must be distinct positive numbers, got {scales}")
+        if self.fit == "fixed" and scales != (1.0,):
+            raise ValueError(f"scales {scales} need the aligned fit: a fixed input has one size")
+        if len(scales) > 1 and 1.0 not in scales:
+            raise ValueError(f"scales {scales} lack 1: with several scales the tags grouped "
+                             "are those of scale 1 (HigherHRNet's aggregate_results)")
+
+    @property
+    def tag_scale(self) -> int:
+        """Index in :attr:`scales` of the scale whose tags are grouped."""
+        return self.scales.index(1.0) if 1.0 in self.scales else 0
+
+    def describe(self) -> dict:
+        """What a report should say about the protocol (json-ready)."""
+        grouping = self.grouping
+        return {"name": self.name, "fit": self.fit, "scales": list(self.scales),
+                "resize_via_finest": self.resize_via_finest,
+                "grouping": "the model's" if grouping is None else {
+                    "stride": grouping.grouping_stride, "nms_kernel": grouping.nms_kernel,
+                    "detection_threshold": grouping.detection_threshold,
+                    "tag_threshold": grouping.tag_threshold, "adjust": grouping.adjust,
+                    "refine": grouping.refine}}
+
+
+def tfpose_protocol() -> BottomUpProtocol:
+    """tfpose's fast protocol: the whole image fitted into the model's fixed input, outputs
+    resized straight to the grid, the model's own grouping (default: the stride-2 grid)."""
+    return BottomUpProtocol("tfpose")
+
+
+def authors_protocol(keypoint_set: KeypointSet, scales=(1.0,)) -> BottomUpProtocol:
+    """LitePose's test protocol (its ``valid.py``, HigherHRNet's ``tools/valid.py``): aligned
+    inputs (``resize_align_multi_scale``), outputs resized via the finest output to the input
+    resolution (``PROJECT2IMAGE``) and grouped there with their test settings
+    (:func:`tfpose.codecs.grouping.authors_grouping`). Their flip test (``FLIP_TEST: True``)
+    is the caller's ``flip_test``."""
+    return BottomUpProtocol("authors", fit="aligned", scales=tuple(scales),
+                            resize_via_finest=True, grouping=authors_grouping(keypoint_set))
+
+
+def named_protocol(name: str, keypoint_set: KeypointSet, scales=None) -> BottomUpProtocol:
+    """``"authors"`` or ``"tfpose"``; ``scales`` (None: 1 only) are for the authors' one."""
+    if name == "authors":
+        return authors_protocol(keypoint_set, (1.0,) if scales is None else scales)
+    if name != "tfpose":
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {name!r}")
+    if scales is not None and tuple(float(s) for s in scales) != (1.0,):
+        raise ValueError("test scales are part of the authors' protocol (the tfpose protocol "
+                         "runs the model's fixed input)")
+    return tfpose_protocol()
+
+
+def aligned_input_size(image_size, input_size: int, scale: float = 1.0,
+                       min_scale: float = 1.0) -> tuple[int, int]:
+    """``(H, W)`` of the model input for an ``(H, W)`` image at test ``scale``: HigherHRNet's
+    rule (``get_multi_scale_size``, lib/utils/transforms.py; LitePose's valid.py calls it).
+
+    At the smallest test scale, the short side becomes ``min_scale * input_size`` and the long
+    side keeps the aspect ratio, each rounded up to a multiple of 64 from its whole pixels (so
+    384.85 gives 384, not 448, as their ``(x + 63) // 64 * 64``); every other scale multiplies
+    both by ``scale / min_scale`` and truncates. The sizes of all scales share one aspect ratio.
+    """
+    height, width = (int(v) for v in image_size)
+    portrait = width < height
+    short, long = (width, height) if portrait else (height, width)
+    smallest = _multiple_of_64(min_scale * input_size)
+    factor = scale / min_scale
+    short_out = int(smallest * factor)
+    long_out = int(_multiple_of_64(smallest / short * long) * factor)
+    return (long_out, short_out) if portrait else (short_out, long_out)
+
+
+def _multiple_of_64(x: float) -> int:
+    """The multiple of 64 at or above the whole part of ``x``."""
+    return -(-int(x) // 64) * 64
+
+
+@dataclass(frozen=True)
+class ImageInputs:
+    """Where one image meets the model under a protocol (:meth:`BottomUpCodec.inputs_for`).
+
+    Every scale sees the same box of the image: ``center`` and ``size`` (x, y) / (w, h) in
+    image pixels, whose edges map onto the input's edges (:func:`tfpose.codecs.geometry.
+    affine_matrix`, the library's pixel convention). The scale-1 input, ``base_size`` (H, W),
+    fixes the grouping grid.
+    """
+
+    image_size: tuple[int, int]
+    center: tuple[float, float]
+    size: tuple[float, float]
+    base_size: tuple[int, int]
+    sizes: tuple[tuple[int, int], ...]
+
+    def matrix(self, input_size) -> np.ndarray:
+        """The ``[2, 3]`` image -> input affine for an input of ``input_size`` (H, W)."""
+        return geometry.affine_matrix(self.center, self.size, 0.0, input_size).numpy()
+
+    def images(self, image) -> list[np.ndarray]:
+        """The model input of every scale, ``[H_s, W_s, 3]`` float32 from an ``[H, W, 3]``
+        image (:func:`tfpose.codecs.geometry.warp_image`: bilinear, 0 outside the image)."""
+        return [geometry.warp_image(image, self.matrix(size), size).numpy()
+                for size in self.sizes]
 
 
 @dataclass(frozen=True)
@@ -126,24 +283,81 @@ class BottomUpCodec:
         return tf.pad(joints, [[0, pad], [0, 0], [0, 0]])
 
     # ---- decode (numpy) ------------------------------------------------------------------
-    def merge_outputs(self, outputs, flipped_outputs=None, keypoint_set: KeypointSet = COCO_17):
+    def following(self, protocol: BottomUpProtocol | None) -> BottomUpCodec:
+        """This codec with ``protocol``'s grouping settings (None or no grouping: unchanged)."""
+        if protocol is None or protocol.grouping is None:
+            return self
+        return replace(self, grouping=protocol.grouping)
+
+    def inputs_for(self, image_size, protocol: BottomUpProtocol | None = None) -> ImageInputs:
+        """The model inputs an ``(H, W)`` image gets under ``protocol`` (None: tfpose's).
+
+        ``"fixed"``: one input of ``input_size``; ``"aligned"``: one per scale,
+        :func:`aligned_input_size` with the short side of ``input_size`` (LitePose's inputs are
+        square). A size the output strides do not divide is a ValueError naming the scale.
+        """
+        protocol = protocol or tfpose_protocol()
+        image_size = tuple(int(v) for v in image_size)
+        if protocol.fit == "fixed":
+            base, sizes = self.input_size, (self.input_size,)
+        else:
+            short, low = min(self.input_size), min(protocol.scales)
+            base = aligned_input_size(image_size, short, 1.0, low)
+            sizes = tuple(aligned_input_size(image_size, short, s, low) for s in protocol.scales)
+        for scale, size in ((1.0, base), *zip(protocol.scales, sizes, strict=True)):
+            try:
+                self.following(protocol).at_input_size(size)
+            except ValueError as e:
+                raise ValueError(f"test scale {scale:g} gives a {size[0]}x{size[1]} input for "
+                                 f"a {image_size[0]}x{image_size[1]} image: {e}") from None
+        center, size = geometry.whole_image_center_size(image_size, base)
+        return ImageInputs(image_size, tuple(float(v) for v in center.numpy()),
+                           tuple(float(v) for v in size.numpy()), tuple(base), sizes)
+
+    def at_input_size(self, input_size) -> BottomUpCodec:
+        """This codec for an input of ``input_size`` (H, W): same strides, sigma, grouping."""
+        return replace(self, input_size=tuple(int(v) for v in input_size))
+
+    def merge_outputs(self, outputs, flipped_outputs=None, keypoint_set: KeypointSet = COCO_17,
+                      *, grid_size=None, via_finest: bool = False):
         """Heatmaps and tags of all outputs on the grouping grid (steps 1-2 of the module doc).
 
         Args:
           outputs: list, one ``[B, H/s, W/s, C]`` array per stride: ``K (1 + D)`` channels for
             the first, ``K`` for the others.
           flipped_outputs: the same for the horizontally mirrored input, or None.
+          grid_size: ``(H, W)`` of the grid; None = :attr:`grid_size`.
+          via_finest: resize through the finest output's resolution
+            (:attr:`BottomUpProtocol.resize_via_finest`).
         Returns:
           heatmaps ``[B, Hg, Wg, K]`` and tags ``[B, Hg, Wg, K, L]`` float32 (``L = D``, or ``2 D``
           with the flip test's concatenated tags).
         """
-        heatmaps, tags = self._on_grid(outputs, keypoint_set.num_keypoints)
+        grid = tuple(grid_size or self.grid_size)
+        if not via_finest:
+            return self._merged(outputs, flipped_outputs, keypoint_set, grid)
+        # HigherHRNet: the outputs meet at the finest output's resolution (the stride-4 one
+        # resized there), heatmaps are averaged there, then heatmaps and tags go to the grid.
+        # The flip is merged before that last resize, which is linear: the same maps as
+        # resizing each before averaging (as they do), on a quarter of the pixels.
+        finest = self.output_size(min(self.strides))
+        heatmaps, tags = self._merged(outputs, flipped_outputs, keypoint_set, finest)
+        resized = _resize(np.concatenate([heatmaps, tags.reshape(*tags.shape[:3], -1)], -1), grid)
+        k = keypoint_set.num_keypoints
+        return resized[..., :k], resized[..., k:].reshape(*resized.shape[:3], k, -1)
+
+    def _merged(self, outputs, flipped_outputs, keypoint_set: KeypointSet, size):
+        """:meth:`merge_outputs` with every output resized straight to ``size``."""
+        k = keypoint_set.num_keypoints
+        heatmaps, tags = self._on_grid(outputs, k, size)
         if flipped_outputs is None:
             return heatmaps, tags
-        flip_heatmaps, flip_tags = self._on_grid(flipped_outputs, keypoint_set.num_keypoints)
+        flip_heatmaps, flip_tags = self._on_grid(flipped_outputs, k, size)
         if flip_heatmaps.shape[0] != heatmaps.shape[0]:
             raise ValueError(f"flipped outputs have batch {flip_heatmaps.shape[0]}, outputs "
                              f"{heatmaps.shape[0]}")
+        # Mirrored back after the resize: a bilinear resize with half-pixel centres commutes
+        # with the mirror, so this equals mirroring at the output's own resolution first.
         swap = keypoint_set.flip_index
         heatmaps = 0.5 * (heatmaps + flip_heatmaps[:, :, ::-1][..., swap])
         flip_tags = flip_tags[:, :, ::-1][..., swap, :]
@@ -152,7 +366,7 @@ class BottomUpCodec:
         return heatmaps, 0.5 * (tags + flip_tags)
 
     def decode(self, outputs, image_sizes, *, keypoint_set: KeypointSet = COCO_17,
-               flipped_outputs=None):
+               flipped_outputs=None, protocol: BottomUpProtocol | None = None):
         """Group raw model outputs into persons in image pixels.
 
         Args:
@@ -162,28 +376,83 @@ class BottomUpCodec:
           keypoint_set: the model's keypoints (flip pairs, matching order).
           flipped_outputs: flip test: the model's outputs for the mirrored inputs
             (``inputs[:, :, ::-1]``), or None.
+          protocol: a protocol with the ``"fixed"`` fit (its merging and grouping); None =
+            :func:`tfpose_protocol`. Aligned inputs differ per image: :meth:`decode_image`.
         Returns:
           one ``(keypoints [P, K, 3] (x, y, score), person_scores [P])`` pair per image, best
           score first; joints that were never found are ``(0, 0, 0)``.
         """
-        heatmaps, tags = self.merge_outputs(outputs, flipped_outputs, keypoint_set)
+        protocol = protocol or tfpose_protocol()
+        if protocol.fit != "fixed":
+            raise ValueError("decode takes batches of fixed inputs; aligned inputs differ per "
+                             "image: use decode_image")
+        codec = self.following(protocol)
+        heatmaps, tags = codec.merge_outputs(outputs, flipped_outputs, keypoint_set,
+                                             via_finest=protocol.resize_via_finest)
         image_sizes = np.asarray(image_sizes, np.float32).reshape(-1, 2)
         if len(image_sizes) != len(heatmaps):
             raise ValueError(f"{len(image_sizes)} image sizes for a batch of {len(heatmaps)}")
-        order = self.grouping.order(keypoint_set)
+        return [codec._group(heatmap, tag, image_size, keypoint_set)
+                for heatmap, tag, image_size in zip(heatmaps, tags, image_sizes, strict=True)]
+
+    def merge_scales(self, runs, inputs: ImageInputs, keypoint_set: KeypointSet = COCO_17,
+                     protocol: BottomUpProtocol | None = None):
+        """One image's heatmaps and tags on its grouping grid, from the outputs of every input
+        of ``inputs`` (arguments as :meth:`decode_image`): per scale as :meth:`merge_outputs`
+        onto the grid of the scale-1 input, heatmaps averaged over the scales, the tags of
+        :attr:`BottomUpProtocol.tag_scale`.
+
+        Returns:
+          heatmaps ``[1, Hg, Wg, K]`` and tags ``[1, Hg, Wg, K, L]``.
+        """
+        protocol = protocol or tfpose_protocol()
+        if len(runs) != len(inputs.sizes):
+            raise ValueError(f"{len(runs)} runs for {len(inputs.sizes)} test inputs")
+        base = self.following(protocol).at_input_size(inputs.base_size)
+        heatmaps, tags = 0.0, None
+        for i, (size, (outputs, flipped)) in enumerate(zip(inputs.sizes, runs, strict=True)):
+            merged, merged_tags = base.at_input_size(size).merge_outputs(
+                outputs, flipped, keypoint_set, grid_size=base.grid_size,
+                via_finest=protocol.resize_via_finest)
+            if merged.shape[0] != 1:
+                raise ValueError(f"one image's outputs have batch 1, got {merged.shape[0]}")
+            heatmaps = heatmaps + merged
+            if i == protocol.tag_scale:
+                tags = merged_tags
+        return heatmaps / len(runs), tags
+
+    def decode_image(self, runs, inputs: ImageInputs, *, keypoint_set: KeypointSet = COCO_17,
+                     protocol: BottomUpProtocol | None = None):
+        """Persons in one image from the model's outputs at every input of ``inputs``.
+
+        Args:
+          runs: one ``(outputs, flipped_outputs or None)`` pair per ``inputs.sizes`` (batch 1,
+            the outputs of that scale's input and of its mirror).
+          inputs: :meth:`inputs_for` the image under ``protocol``.
+          keypoint_set: the model's keypoints.
+          protocol: None = :func:`tfpose_protocol`.
+        Returns:
+          ``(keypoints [P, K, 3] (x, y, score) in image pixels, person_scores [P])``, as
+          :meth:`decode` gives per image (which it equals under a fixed-fit protocol).
+        """
+        heatmaps, tags = self.merge_scales(runs, inputs, keypoint_set, protocol)
+        base = self.following(protocol).at_input_size(inputs.base_size)
+        return base._group(heatmaps[0], tags[0], inputs.image_size, keypoint_set)
+
+    def _group(self, heatmaps, tags, image_size, keypoint_set: KeypointSet):
+        """Step 3-4 for one image's ``[Hg, Wg, K]`` heatmaps and tags on the grid."""
         grid_sigma = self.sigma * min(self.strides) / self.grouping_stride
-        decoded = []
-        for heatmap, tag, image_size in zip(heatmaps, tags, image_sizes, strict=True):
-            poses, scores = group_keypoints(heatmap, tag, self.grouping, order, grid_sigma)
-            decoded.append((self.grid_to_image(poses, image_size), scores))
-        return decoded
+        poses, scores = group_keypoints(heatmaps, tags, self.grouping,
+                                        self.grouping.order(keypoint_set), grid_sigma)
+        return self.grid_to_image(poses, image_size), scores
 
     def decode_to_results(self, outputs, image_sizes, image_ids, *,
-                          keypoint_set: KeypointSet = COCO_17, flipped_outputs=None) -> list[dict]:
+                          keypoint_set: KeypointSet = COCO_17, flipped_outputs=None,
+                          protocol: BottomUpProtocol | None = None) -> list[dict]:
         """:meth:`decode` into the COCO results format, one dict per person:
         ``{"image_id", "category_id": 1, "keypoints": [x, y, score] * K, "score"}``."""
         decoded = self.decode(outputs, image_sizes, keypoint_set=keypoint_set,
-                              flipped_outputs=flipped_outputs)
+                              flipped_outputs=flipped_outputs, protocol=protocol)
         return coco_results(image_ids, decoded)
 
     def grid_to_image(self, poses, image_size):
@@ -196,10 +465,10 @@ class BottomUpCodec:
         image = np.concatenate([points.reshape(poses.shape[:-1] + (2,)), poses[..., 2:]], -1)
         return np.where(poses[..., 2:] > 0, image, 0.0).astype(np.float32)
 
-    def _on_grid(self, outputs, num_keypoints: int):
+    def _on_grid(self, outputs, num_keypoints: int, grid_size):
         """Averaged heatmaps ``[B, Hg, Wg, K]`` and tags ``[B, Hg, Wg, K, D]`` on the grid."""
         outputs = self._checked_outputs(outputs, num_keypoints)
-        grid_h, grid_w = self.grid_size
+        grid_h, grid_w = grid_size
         k = num_keypoints
         heatmaps = np.zeros((len(outputs[0]), grid_h, grid_w, k), np.float32)
         tags = None
@@ -251,10 +520,10 @@ def _resize(maps: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Bilinear resize of ``[B, H, W, C]`` with half-pixel centres (the library's convention)."""
     if maps.shape[1:3] == tuple(size):
         return maps
-    # OpenCV resizes at most 512 channels at once.
-    return np.stack([
-        np.concatenate([
-            cv2.resize(image[..., c:c + 512], (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
-            .reshape(*size, -1) for c in range(0, maps.shape[-1], 512)
-        ], axis=-1) for image in maps
-    ])
+    resized = np.empty((len(maps), *size, maps.shape[-1]), np.float32)
+    for image, out in zip(maps, resized, strict=True):
+        for c in range(0, maps.shape[-1], 512):  # OpenCV resizes at most 512 channels at once
+            channels = np.ascontiguousarray(image[..., c:c + 512], np.float32)
+            out[..., c:c + 512] = cv2.resize(channels, (size[1], size[0]),
+                                             interpolation=cv2.INTER_LINEAR).reshape(*size, -1)
+    return resized

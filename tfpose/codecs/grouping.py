@@ -53,6 +53,8 @@ class GroupingConfig:
     Their configs (``PROJECT2IMAGE: True``) group at the input resolution, ``grouping_stride=1``;
     the default here groups on the finest output (stride 2), about 4x cheaper on the host.
     ``nms_kernel`` counts grid pixels, so 5 at stride 2 spans 10 input pixels (5 in LitePose).
+    :func:`authors_grouping` holds their test settings, stride 1 included (``tfpose evaluate``'s
+    default protocol uses it).
 
     Args:
       nms_kernel: max-pool window of the peak NMS, in grouping-grid pixels (odd).
@@ -108,6 +110,37 @@ class GroupingConfig:
             raise ValueError(f"joint_order {order} is not a permutation of the {k} keypoints of "
                              f"{keypoint_set.name}")
         return tuple(order)
+
+
+def authors_grouping(keypoint_set: KeypointSet) -> GroupingConfig:
+    """LitePose's test-time grouping settings (the same as HigherHRNet's), for the authors'
+    evaluation protocol (:func:`tfpose.codecs.associative_embedding.authors_protocol`).
+
+    Read from mit-han-lab/litepose: ``experiments/{coco,crowd_pose}/mobilenet/mobile.yaml``
+    (``TEST``), ``lib/config/default.py`` for the keys those files leave out, and
+    ``lib/core/group.py``. The differences of this module's grouping from theirs (module
+    docstring: plateaus, barred pairs; a tie in the quarter step) stay.
+    """
+    # group.py has one order, COCO's, and matches in its first K entries (Params.joint_order,
+    # match_by_tag's loop over range(num_joints)): for CrowdPose (0, 1, ..., 6, 11, 12, 7, 8, 9,
+    # 10, 13), not this module's CrowdPose order. Other sets (never grouped by the authors) keep
+    # their own order.
+    authors_sets = ("coco", "crowdpose")
+    order = (JOINT_ORDERS["coco"][:keypoint_set.num_keypoints]
+             if keypoint_set.name in authors_sets else None)
+    return GroupingConfig(
+        nms_kernel=5,  # TEST.NMS_KERNEL 5 (NMS_PADDING 2: stride-1 max-pool, same size)
+        max_candidates=30,  # DATASET.MAX_NUM_PEOPLE 30 (the top-k of HeatmapParser.top_k)
+        detection_threshold=0.1,  # TEST.DETECTION_THRESHOLD 0.1 (default.py has 0.2)
+        tag_threshold=1.0,  # TEST.TAG_THRESHOLD (default.py)
+        use_detection_value=True,  # TEST.USE_DETECTION_VAL (default.py)
+        refine=True,  # TEST.REFINE (default.py)
+        refine_within_tag_threshold=False,  # group.py refines from anywhere
+        adjust="quarter",  # TEST.ADJUST (default.py): the quarter-pixel step
+        flip_tags="concat",  # inference.py: the flipped tags join as a second dimension
+        grouping_stride=1,  # TEST.PROJECT2IMAGE: True: group at the input resolution
+        joint_order=order,
+    )
 
 
 def group_keypoints(heatmaps, tags, config: GroupingConfig = GroupingConfig(),
@@ -168,13 +201,26 @@ def _candidates(heatmaps, tags, config: GroupingConfig):
         is_peak &= cv2.dilate(marker, square) == marker
         peaks[joint] = np.where(is_peak, heat, 0.0).reshape(-1)
     top = min(config.max_candidates, height * width)
-    # A stable sort: equal peaks (frequent in int8 outputs) keep raster order, so which of them
-    # are candidates is defined, and the app's Java grouping makes the same choice.
-    index = np.argsort(-peaks, axis=1, kind="stable")[:, :top]
+    index = np.stack([top_indices(row, top) for row in peaks])
     values = np.take_along_axis(peaks, index, axis=1)
     xy = np.stack([index % width, index // width], axis=-1).astype(np.float32)
     flat_tags = tags.reshape(height * width, k, -1)
     return xy, values, flat_tags[index, np.arange(k)[:, None]]
+
+
+def top_indices(values: np.ndarray, top: int) -> np.ndarray:
+    """Indices of the ``top`` largest of a 1-D array, largest first, equal values in index order:
+    the first ``top`` of a stable descending argsort, without sorting every value (a grid at
+    stride 1 has ~10^5 per joint). Equal peaks (frequent in int8 outputs) keep raster order, so
+    which of them are candidates is defined, and the app's Java grouping makes the same choice.
+    """
+    if 4 * top >= values.size:
+        return np.argsort(-values, kind="stable")[:top]
+    kth = np.partition(values, values.size - top)[values.size - top]  # the top-th largest
+    above = np.flatnonzero(values > kth)
+    ties = np.flatnonzero(values == kth)[: top - above.size]
+    above = above[np.argsort(-values[above], kind="stable")]
+    return np.concatenate([above, ties])
 
 
 def _match(xy, values, tags, config: GroupingConfig, joint_order):

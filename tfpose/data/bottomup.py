@@ -55,15 +55,21 @@ class BottomUpAugmentConfig:
     """Bottom-up training augmentation: the HigherHRNet / LitePose recipe (uniform draws).
 
     The crop starts from a fit of the image (``fit``) and is then scaled, rotated, shifted and
-    flipped. Validation always uses the plain whole-image fit.
+    flipped. Validation always uses the plain whole-image fit. The defaults are the values of
+    LitePose's configs (mit-han-lab/litepose ``experiments/{coco,crowd_pose}/mobilenet/
+    mobile.yaml``: ``MIN_SCALE`` 0.75, ``MAX_SCALE`` 1.5, ``MAX_ROTATION`` 30, ``MAX_TRANSLATE``
+    40, ``FLIP`` 0.5, ``SCALE_TYPE`` short), applied as HigherHRNet's ``RandomAffineTransform``
+    applies them: the scale multiplies the fitted crop, then the centre moves by up to
+    ``MAX_TRANSLATE`` x (scaled crop side / 200) image pixels per axis.
     """
 
     min_scale: float = 0.75  # crop size x U(0.75, 1.5): below 1 zooms in, above 1 zooms out
     max_scale: float = 1.5
     max_rotation: float = 30.0  # degrees, U(-30, 30)
-    # Crop centre shift, as a fraction of the crop side: U(-0.2, 0.2) per axis. HigherHRNet and
-    # LitePose write MAX_TRANSLATE: 40 in units where the crop side is 200 (40 / 200 = 0.2, i.e.
-    # +-102 input pixels at 512).
+    # Crop centre shift, as a fraction of the (scaled) crop side: U(-0.2, 0.2) per axis.
+    # HigherHRNet and LitePose write MAX_TRANSLATE: 40 in units where the crop side is 200
+    # (their dx = randint(-40 s, 40 s) image pixels, s = crop side / 200): 40 / 200 = 0.2 of the
+    # crop, i.e. +-102 input pixels at 512, whatever the image's size.
     max_translate: float = 0.2
     flip_prob: float = 0.5
     # "short_side": the crop is the image's short side square (the long side is cut), as

@@ -3,7 +3,8 @@
 Shared flags (``training_parser``): ``--data``, ``--data-root``, ``--data-source raw|tfds``,
 ``--data-dir`` (prepared datasets), ``--lr-base-batch``, ``--input-size HxW``,
 ``--epochs``, ``--batch-size`` (global), ``--lr``, ``--optimizer adam|bop``, ``--schedule
-cosine|constant``, ``--steps-per-epoch``, ``--strategy``, ``--resume``, ``--out``, ``--seed``,
+cosine|constant|step`` and ``--lr-steps EPOCH ...`` (step: the rate x0.1 at each of those
+epochs), ``--steps-per-epoch``, ``--strategy``, ``--resume``, ``--out``, ``--seed``,
 ``--model-size small|paper``, ``--model-option KEY=VALUE`` (repeatable), ``--synthetic-images
 TRAIN VAL``, ``--run-eagerly`` (debugging), ``--teacher PATH`` for scripts that distil and
 ``--init PATH`` for scripts whose model can start from published weights.
@@ -11,7 +12,8 @@ TRAIN VAL``, ``--run-eagerly`` (debugging), ``--teacher PATH`` for scripts that 
 A :class:`~tfpose.models.presets.ModelPreset` gives a script's defaults for one model size
 (each model's presets live beside the zoo, ``tfpose/models/<family>_presets.py``): ``small``
 trains in minutes on a CPU (the quick start), ``paper`` is the published configuration (train
-it on a GPU with real data). Flags given explicitly win over the preset; ``--model-option``
+it on a GPU with real data), with its schedule (e.g. LitePose's: x0.1 steps at epochs 350 and
+480 of 500). Flags given explicitly win over the preset; ``--model-option``
 entries are passed to :func:`tfpose.models.create` over the preset's options (e.g.
 ``--model-option width=8`` for tests).
 """
@@ -105,7 +107,12 @@ def training_parser(description: str, *, method: str, presets: dict[str, ModelPr
                             "--lr is used as given")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
                        help="bop: Bop on binary kernels, Adam on the rest (default: adam)")
-    train.add_argument("--schedule", choices=SCHEDULES, default="cosine")
+    train.add_argument("--schedule", choices=SCHEDULES,
+                       help="learning-rate schedule: cosine decay over the phase, constant, or "
+                            "step (x0.1 at each --lr-steps epoch); default: the preset's")
+    train.add_argument("--lr-steps", type=positive_int, nargs="+", metavar="EPOCH",
+                       help="with --schedule step: the epochs at whose start the learning rate "
+                            "drops 10x (default: the preset's, e.g. LitePose's 350 480)")
     train.add_argument("--steps-per-epoch", type=positive_int,
                        help="default: one pass over the training persons")
     train.add_argument("--strategy", choices=STRATEGIES, default="default",
@@ -139,6 +146,16 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None):
     if not args.lr > 0:
         parser.error(f"--lr must be positive, got {args.lr}")
     args.base_lr = args.lr
+    args.schedule = args.schedule or preset.schedule
+    if args.lr_steps is None:
+        args.lr_steps = preset.lr_steps if args.schedule == preset.schedule == "step" else ()
+    elif args.schedule != "step":
+        parser.error(f"--lr-steps is for --schedule step, not {args.schedule}")
+    args.lr_steps = tuple(args.lr_steps)
+    if args.schedule == "step" and (not args.lr_steps or
+                                    list(args.lr_steps) != sorted(set(args.lr_steps))):
+        parser.error(f"--schedule step needs increasing epochs in --lr-steps, got "
+                     f"{' '.join(map(str, args.lr_steps)) or 'none'}")
     if args.lr_base_batch:
         args.lr = args.lr * args.batch_size / args.lr_base_batch
     args.model_options = {**preset.options, **dict(args.model_option)}
@@ -150,6 +167,7 @@ def train_config(args, **overrides) -> TrainConfig:
     """The :class:`~tfpose.config.TrainConfig` of parsed flags (``overrides`` win)."""
     values = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.lr,
               "optimizer": args.optimizer, "schedule": args.schedule,
+              "lr_steps": tuple(args.lr_steps),
               "steps_per_epoch": args.steps_per_epoch, "run_eagerly": args.run_eagerly}
     return TrainConfig(**{**values, **overrides})
 

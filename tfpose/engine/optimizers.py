@@ -12,6 +12,9 @@ run's checkpoints save: a resumed run continues the schedule where it stopped.
 * ``cosine`` (default): ``learning_rate -> learning_rate * final_lr_fraction`` over the phase's
   steps, after an optional linear warm-up.
 * ``constant``: ``learning_rate`` throughout.
+* ``step``: ``learning_rate``, multiplied by ``lr_step_factor`` (0.1) at the start of each epoch
+  in ``lr_steps``: PyTorch's ``MultiStepLR`` stepped once per epoch, as LitePose's and HRNet's
+  code use it (LitePose: 500 epochs, x0.1 at 350 and 480; HRNet: 210, at 170 and 200).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ def learning_rate_schedule(config: TrainConfig, total_steps: int):
     """The schedule of ``config`` over ``total_steps`` optimiser steps (a float if constant)."""
     if config.schedule == "constant":
         return config.learning_rate
+    if config.schedule == "step":
+        return step_schedule(config, total_steps)
     decay_steps = max(1, total_steps - config.warmup_steps)
     if config.warmup_steps:
         return tf.keras.optimizers.schedules.CosineDecay(
@@ -33,6 +38,22 @@ def learning_rate_schedule(config: TrainConfig, total_steps: int):
             warmup_target=config.learning_rate, warmup_steps=config.warmup_steps)
     return tf.keras.optimizers.schedules.CosineDecay(
         config.learning_rate, decay_steps, alpha=config.final_lr_fraction)
+
+
+def step_schedule(config: TrainConfig, total_steps: int):
+    """The ``step`` schedule over ``total_steps`` (``config.epochs`` epochs of equal length).
+
+    Step ``s`` (the optimiser's 0-based counter) belongs to epoch ``s // steps_per_epoch``; the
+    rate drops before the first step of each ``lr_steps`` epoch, so epoch ``e`` trains at
+    ``learning_rate * factor ** (number of lr_steps <= e)``, as ``MultiStepLR`` stepped after
+    every epoch. Steps past the phase's end keep the last rate.
+    """
+    steps_per_epoch = max(1, total_steps // config.epochs)
+    # PiecewiseConstantDecay keeps value i while step <= boundaries[i].
+    boundaries = [epoch * steps_per_epoch - 1 for epoch in config.lr_steps]
+    values = [config.learning_rate * config.lr_step_factor**i
+              for i in range(len(boundaries) + 1)]
+    return tf.keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
 
 
 def make_optimizer(config: TrainConfig, total_steps: int):

@@ -18,6 +18,14 @@ The primary metric (the one that picks the best model) is ``PCK@0.5`` on synthet
 ``AP`` on COCO and CrowdPose. The model may be a Keras model or any callable ``images [B, H, W, 3]
 float32 -> list of outputs`` (e.g. a ``.tflite`` interpreter wrapped to take batches), so a
 converted model is scored by the same code.
+
+Test-time protocol (:class:`tfpose.codecs.associative_embedding.BottomUpProtocol`): the
+evaluator follows tfpose's by default (fixed input, batches through the validation pipeline,
+stride-2 grouping: what training validates with); ``tfpose evaluate`` asks for the authors'
+(:func:`~tfpose.codecs.associative_embedding.authors_protocol`), where each image gets inputs
+of its own size, one image at a time as in their ``valid.py``: a Keras model is rebuilt to take
+any input size (:func:`any_input_size`), a callable must take them, and a ``.tflite`` file keeps
+its fixed input (:func:`protocol_runner`).
 """
 
 from __future__ import annotations
@@ -28,26 +36,35 @@ import json
 import logging
 import math
 import os
+import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+import tensorflow as tf
 from pycocotools.coco import COCO
 from tqdm import tqdm
 
 from tfpose.codecs import geometry
-from tfpose.codecs.associative_embedding import BottomUpCodec, coco_results
+from tfpose.codecs.associative_embedding import (
+    BottomUpCodec,
+    BottomUpProtocol,
+    coco_results,
+    tfpose_protocol,
+)
+from tfpose.data import images as image_files
 from tfpose.data.bottomup import bottomup_dataset
 from tfpose.data.coco import load_coco
-from tfpose.data.image_records import read_coco_images
+from tfpose.data.image_records import ImageRecords, read_coco_images
 from tfpose.errors import DataError
 from tfpose.evaluation.bottomup_check import match_persons
 from tfpose.evaluation.coco import evaluate_keypoints, write_results
 from tfpose.evaluation.crowdpose import evaluate_crowdpose
 from tfpose.evaluation.pck import pck_box, pck_torso
 from tfpose.keypoints import COCO_17, CROWDPOSE_14, KeypointSet
-from tfpose.runtime.loading import as_runner
+from tfpose.runtime.keras_files import load_keras_file
+from tfpose.runtime.loading import LoadedModel, Runner, as_runner
 
 log = logging.getLogger("tfpose")
 
@@ -97,17 +114,19 @@ class BottomUpEvaluator:
     Args:
       ann_file: COCO-format keypoints json (COCO, CrowdPose or synthetic figures).
       image_dir: folder of the images named by ``file_name``.
-      codec: input size, strides and grouping settings (its ``grouping`` is the test config).
+      codec: input size, strides and grouping settings (its ``grouping`` is the test config,
+        unless ``protocol`` brings its own).
       dataset: ``"coco"``, ``"crowdpose"`` or ``"synthetic"`` (decides scorer and keypoints).
       flip_test: average with the mirrored input's outputs by default (LitePose's setting).
-      batch_size: images per model call.
+      batch_size: images per model call (fixed-fit protocols; aligned inputs go one by one).
       max_images: score only the first ``max_images`` images (sorted by id); None = all.
       progress: show a progress bar.
+      protocol: the test-time protocol; None = tfpose's (module docstring).
     """
 
     def __init__(self, ann_file, image_dir, codec: BottomUpCodec, *, dataset: str = "coco",
                  flip_test: bool = True, batch_size: int = 8, max_images: int | None = None,
-                 progress: bool = True):
+                 progress: bool = True, protocol: BottomUpProtocol | None = None):
         if dataset not in DATASETS:
             raise ValueError(f"dataset must be one of {sorted(DATASETS)}, got {dataset!r}")
         if batch_size < 1 or (max_images is not None and max_images < 1):
@@ -115,6 +134,7 @@ class BottomUpEvaluator:
                              f"{max_images}")
         self.ann_file = ann_file
         self.codec = codec
+        self.protocol = protocol or tfpose_protocol()
         self.dataset = dataset
         self.flip_test = flip_test
         self.batch_size = batch_size
@@ -144,7 +164,8 @@ class BottomUpEvaluator:
     def summary(self) -> dict:
         """What was evaluated, for ``metrics.json``."""
         return {"data": self.dataset, "flip_test": self.flip_test,
-                "num_val_images": len(self.records), "num_val_persons": self.num_persons}
+                "protocol": self.protocol.name, "num_val_images": len(self.records),
+                "num_val_persons": self.num_persons}
 
     @property
     def description(self) -> str:
@@ -166,13 +187,29 @@ class BottomUpEvaluator:
 
     def predict(self, model, *, flip_test: bool | None = None,
                 keep_images: int = 0) -> BottomUpPredictions:
-        """The persons ``model`` finds in every validation image (see the class docstring)."""
+        """The persons ``model`` finds in every validation image (see the class docstring);
+        ``keep_images`` model inputs are kept for drawing (fixed-fit protocols only)."""
         flip_test = self.flip_test if flip_test is None else flip_test
         if self._runner[0] is not model:
-            self._runner = (model, as_runner(model))
+            self._runner = (model, _runner(model, self.protocol))
         run = self._runner[1]
-        batches = bottomup_dataset(self.records, self.codec, batch_size=self.batch_size)
         found = BottomUpPredictions([], [], 0.0, 0.0, np.zeros((0, 1, 1, 3), np.uint8), [], [])
+        if self.protocol.fit == "fixed":
+            self._predict_batches(run, flip_test, keep_images, found)
+        elif keep_images:
+            raise ValueError("keep_images needs a protocol with a fixed input: aligned inputs "
+                             "differ in size")
+        else:
+            self._predict_images(run, flip_test, found)
+        if not found.image_ids:
+            raise DataError(self.ann_file, "no validation image could be read (see the "
+                            "warnings above)")
+        return found
+
+    def _predict_batches(self, run, flip_test: bool, keep_images: int,
+                         found: BottomUpPredictions) -> None:
+        """Fixed input: batches of the validation pipeline."""
+        batches = bottomup_dataset(self.records, self.codec, batch_size=self.batch_size)
         kept = []
         for batch in tqdm(batches.as_numpy_iterator(),
                           total=math.ceil(len(self.records) / self.batch_size),
@@ -185,7 +222,8 @@ class BottomUpEvaluator:
             found.model_seconds += time.perf_counter() - start
             start = time.perf_counter()
             decoded = self.codec.decode(outputs, batch["image_size"],
-                                        keypoint_set=self.keypoint_set, flipped_outputs=flipped)
+                                        keypoint_set=self.keypoint_set, flipped_outputs=flipped,
+                                        protocol=self.protocol)
             found.decode_seconds += time.perf_counter() - start
             found.results += coco_results(batch["image_id"], decoded)
             found.image_ids += [int(i) for i in batch["image_id"]]
@@ -193,12 +231,25 @@ class BottomUpEvaluator:
                 kept.append(images[i])
                 found.input_poses.append(self._to_input(decoded[i][0], batch, i))
                 found.person_scores.append(decoded[i][1])
-        if not found.image_ids:
-            raise DataError(self.ann_file, "no validation image could be read (see the "
-                            "warnings above)")
         if kept:
             found.images = np.clip(np.stack(kept), 0, 255).astype(np.uint8)
-        return found
+
+    def _predict_images(self, run, flip_test: bool, found: BottomUpPredictions) -> None:
+        """Aligned inputs: one image at a time, every test scale (and its mirror)."""
+        for item in tqdm(_whole_images(self.records).as_numpy_iterator(),
+                         total=len(self.records), desc="bottom-up eval", unit="image",
+                         leave=False, disable=not self.progress):
+            inputs = self.codec.inputs_for(item["image_size"], self.protocol)
+            scaled = inputs.images(item["image"])
+            start = time.perf_counter()
+            runs = scale_outputs(run, scaled, flip_test)
+            found.model_seconds += time.perf_counter() - start
+            start = time.perf_counter()
+            decoded = self.codec.decode_image(runs, inputs, keypoint_set=self.keypoint_set,
+                                              protocol=self.protocol)
+            found.decode_seconds += time.perf_counter() - start
+            found.results += coco_results([item["image_id"]], [decoded])
+            found.image_ids.append(int(item["image_id"]))
 
     def _to_input(self, poses: np.ndarray, batch: dict, i: int) -> np.ndarray:
         """``[P, K, 3]`` image-pixel poses of batch image ``i`` -> its input pixels."""
@@ -229,7 +280,7 @@ class BottomUpEvaluator:
 def evaluate_bottomup(model, codec: BottomUpCodec, ann_file, image_dir, *,
                       dataset: str = "coco", flip_test: bool = True, batch_size: int = 8,
                       max_images: int | None = None, results_file=None,
-                      progress: bool = True) -> dict:
+                      progress: bool = True, protocol: BottomUpProtocol | None = None) -> dict:
     """COCO-style AP and PCKs of a bottom-up model on a COCO-format keypoints file, once.
 
     Arguments as :class:`BottomUpEvaluator`, plus ``model`` (a Keras model or a callable
@@ -246,11 +297,101 @@ def evaluate_bottomup(model, codec: BottomUpCodec, ann_file, image_dir, *,
     """
     evaluator = BottomUpEvaluator(ann_file, image_dir, codec, dataset=dataset,
                                   flip_test=flip_test, batch_size=batch_size,
-                                  max_images=max_images, progress=progress)
+                                  max_images=max_images, progress=progress, protocol=protocol)
     predictions = evaluator.predict(model)
     if results_file is not None:
         write_results(predictions.results, results_file)
     return {**evaluator.metrics(predictions), "flip_test": flip_test}
+
+
+def any_input_size(model: tf.keras.Model) -> tf.keras.Model:
+    """A copy of functional ``model`` (same weights) whose input takes any height and width.
+
+    Bottom-up models are fully convolutional, but a Keras functional model checks its input
+    against the fixed shape it was built with; rebuilt from its config with ``None`` spatial
+    dimensions it runs at every size its strides divide (LitePose: multiples of 16).
+    """
+    config = model.get_config()
+    found = [layer for layer in config.get("layers", []) if layer["class_name"] == "InputLayer"]
+    if len(found) != 1:
+        raise ValueError(f"{model.name} is not a functional model with one input")
+    shape = found[0]["config"]["batch_input_shape"]
+    found[0]["config"]["batch_input_shape"] = (shape[0], None, None, *shape[3:])
+    rebuilt = tf.autograph.experimental.do_not_convert(tf.keras.Model.from_config)(config)
+    rebuilt.set_weights(model.get_weights())
+    return rebuilt
+
+
+def protocol_runner(model: LoadedModel,
+                    protocol: BottomUpProtocol) -> tuple[Runner, BottomUpProtocol]:
+    """A function running ``model`` on the inputs ``protocol`` makes, and the protocol it can
+    follow.
+
+    * ``.keras`` file: rebuilt to take any input size (:func:`any_input_size`; the file is
+      loaded again), so aligned inputs and every test scale run as the protocol says;
+    * ``.tflite`` file: it runs at its fixed input. LCE's interpreter, which runs every file
+      here, has no ``resize_tensor_input``, and a converted file has its size baked in anyway
+      (LitePose-XS at 256: TensorFlow's own interpreter resized to 256x384 fails at the first
+      ADD, a transposed conv's output shape being a constant). The image is fitted whole into
+      the input, as tfpose's protocol does, and everything else (flip, resizing via the finest
+      output, grouping settings and grid) follows ``protocol``; the returned protocol says
+      ``fit: "fixed"``, with a warning. Several test scales are a DataError;
+    * a model in memory (no file): its ``run`` is taken to accept any size.
+    """
+    if protocol.fit == "fixed" or model.path is None:
+        return model.run, protocol
+    if model.format == "tflite":
+        if len(protocol.scales) > 1:
+            raise DataError(model.path, "test scales need inputs of other sizes, and LCE's "
+                            "interpreter cannot resize a .tflite input: evaluate the .keras "
+                            "model")
+        log.warning("%s: a .tflite file runs at its fixed %s input: each image is fitted "
+                    "whole into it, not resized to its own aligned size (the rest of the %s "
+                    "protocol applies)", model.path, "x".join(map(str, model.info.input_size)),
+                    protocol.name)
+        return model.run, replace(protocol, fit="fixed")
+    keras_model, _ = load_keras_file(model.path)
+    return as_runner(any_input_size(keras_model)), protocol
+
+
+def scale_outputs(run: Runner, inputs: list[np.ndarray], flip_test: bool) -> list[tuple]:
+    """The model's outputs for each ``[H, W, 3]`` input of one image (:meth:`~tfpose.codecs.
+    associative_embedding.ImageInputs.images`) and, with ``flip_test``, of its mirror: the
+    ``runs`` of :meth:`~tfpose.codecs.associative_embedding.BottomUpCodec.decode_image`."""
+    runs = []
+    for image in inputs:
+        batch = np.asarray(image, np.float32)[None]
+        flipped = run(np.ascontiguousarray(batch[:, :, ::-1])) if flip_test else None
+        runs.append((run(batch), flipped))
+    return runs
+
+
+def _runner(model, protocol: BottomUpProtocol) -> Runner:
+    if isinstance(model, tf.keras.Model) and protocol.fit == "aligned":
+        model = any_input_size(model)
+    return as_runner(model)
+
+
+def _whole_images(records: ImageRecords) -> tf.data.Dataset:
+    """Every readable image of ``records`` whole, in order: ``{"image" [H, W, 3] uint8,
+    "image_id", "image_size" (H, W)}``. Unreadable files and images whose size differs from
+    their annotation are skipped with a warning, as the validation pipeline skips them."""
+    rows = image_files.checked_image_rows(records, shuffle=False, repeat=False, seed=0,
+                                          deterministic=True, rows="image")
+
+    def decode(row, contents, ok, seed):
+        image = image_files.decode_rgb(contents)
+        image_size = tf.shape(image)[:2]
+        size_ok = tf.reduce_all(image_size == row["image_size"])
+        if not size_ok:  # annotations would not line up with the pixels
+            tf.print("tfpose: skipping image whose size differs from its annotation",
+                     row["image_path"], output_stream=sys.stderr)
+        return {"image": image, "image_id": row["image_id"], "image_size": image_size,
+                "size_ok": size_ok}
+
+    found = rows.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    found = found.filter(lambda example: example["size_ok"]).ignore_errors()
+    return found.prefetch(tf.data.AUTOTUNE)
 
 
 def matched_predictions(coco: COCO, results: list[dict],

@@ -16,6 +16,11 @@ The grouping decoder then turns these outputs back into persons in image pixels,
 scored against the same ground truth (pycocotools for COCO, xtcocotools for CrowdPose). Anything
 short of 1.0 is lost by the bottom-up round trip itself: quantisation at the grouping stride,
 joints of different persons merged by the peak NMS, persons too small for the output grid.
+
+Under a test-time protocol (:class:`tfpose.codecs.associative_embedding.BottomUpProtocol`,
+e.g. the authors' aligned inputs and stride-1 grouping) the ideal outputs are made at every
+input the protocol gives the image (:func:`ideal_runs`) and decoded as the evaluator decodes a
+model's.
 """
 
 from __future__ import annotations
@@ -28,7 +33,12 @@ from scipy.optimize import linear_sum_assignment
 from tqdm import tqdm
 
 from tfpose.codecs import geometry
-from tfpose.codecs.associative_embedding import BottomUpCodec, coco_results
+from tfpose.codecs.associative_embedding import (
+    BottomUpCodec,
+    BottomUpProtocol,
+    ImageInputs,
+    coco_results,
+)
 from tfpose.data import coco as coco_reader
 from tfpose.evaluation.coco import evaluate_keypoints
 from tfpose.evaluation.codec_check import DATASETS
@@ -39,9 +49,13 @@ from tfpose.keypoints import KeypointSet
 def to_input(keypoints, image_size, input_size) -> np.ndarray:
     """``[P, K, 3]`` image keypoints -> model-input pixels (visibility kept) for a whole image
     of ``(H, W)`` ``image_size`` fitted into ``input_size``."""
-    keypoints = np.asarray(keypoints, np.float32)
     center, size = geometry.whole_image_center_size(image_size, input_size)
-    matrix = geometry.affine_matrix(center, size, 0.0, input_size)
+    return through(geometry.affine_matrix(center, size, 0.0, input_size), keypoints)
+
+
+def through(matrix, keypoints) -> np.ndarray:
+    """``[P, K, 3]`` keypoints mapped by a ``[2, 3]`` affine (the third column kept)."""
+    keypoints = np.asarray(keypoints, np.float32)
     points = geometry.apply_affine(matrix, keypoints[..., :2].reshape(-1, 2)).numpy()
     return np.concatenate([points.reshape(keypoints.shape[:-1] + (2,)), keypoints[..., 2:]], -1)
 
@@ -85,6 +99,21 @@ def ideal_outputs(codec: BottomUpCodec, keypoints) -> list[np.ndarray]:
     return [first[None]] + [h[None] for h in heatmaps[1:]]
 
 
+def ideal_runs(codec: BottomUpCodec, keypoints, inputs: ImageInputs,
+               keypoint_set: KeypointSet, flip: bool = False) -> list[tuple]:
+    """What a perfect model gives at every input of ``inputs`` (:meth:`BottomUpCodec.
+    inputs_for`) for ``[P, K, 3]`` *image* keypoints: one ``(outputs, flipped outputs or None)``
+    pair per scale, ready for :meth:`BottomUpCodec.decode_image`."""
+    runs = []
+    for size in inputs.sizes:
+        scaled = codec.at_input_size(size)
+        points = through(inputs.matrix(size), keypoints)
+        flipped = (ideal_outputs(scaled, mirror_input(points, size, keypoint_set)) if flip
+                   else None)
+        runs.append((ideal_outputs(scaled, points), flipped))
+    return runs
+
+
 def match_persons(truth, predicted):
     """Pair ground-truth and predicted persons of one image by mean joint distance.
 
@@ -109,7 +138,8 @@ def match_persons(truth, predicted):
 
 
 def bottomup_check(ann_file, codec: BottomUpCodec | None = None, *, dataset: str = "coco",
-                   flip: bool = False, progress: bool = True) -> dict:
+                   flip: bool = False, progress: bool = True,
+                   protocol: BottomUpProtocol | None = None) -> dict:
     """Ideal outputs -> grouping decoder -> COCO-style AP of every image in ``ann_file``.
 
     Args:
@@ -117,6 +147,7 @@ def bottomup_check(ann_file, codec: BottomUpCodec | None = None, *, dataset: str
       codec: the bottom-up codec (default: 512x512 input, strides 4 and 2, LitePose grouping).
       dataset: ``"coco"`` or ``"crowdpose"``: keypoint set and evaluator.
       flip: also feed ideal outputs of the mirrored input (exercises the flip-test path).
+      protocol: the test-time protocol; None = tfpose's (the codec's fixed input and grouping).
     Returns:
       the dataset's AP statistics, plus ``num_images``, ``num_persons`` (ground truth with
       labelled keypoints), ``num_detections``, ``missed_persons`` and ``extra_detections``
@@ -141,7 +172,7 @@ def bottomup_check(ann_file, codec: BottomUpCodec | None = None, *, dataset: str
         image_size = (image["height"], image["width"])
         truth = records.keypoints[records.image_ids == image_id]
         predicted, image_results = _decode_ideal(codec, truth, image_size, image_id,
-                                                 keypoint_set, flip)
+                                                 keypoint_set, flip, protocol)
         results += image_results
         pairs, pair_errors = match_persons(truth, predicted)
         errors += pair_errors
@@ -159,16 +190,12 @@ def bottomup_check(ann_file, codec: BottomUpCodec | None = None, *, dataset: str
             "median_error_px": float(np.median(errors)) if errors.size else 0.0,
             "within_2px": float((errors <= 2.0).mean()) if errors.size else 0.0,
             "input_size": "x".join(map(str, codec.input_size)), "flip": flip,
-            "seconds": round(seconds, 2)}
+            "protocol": protocol.name if protocol else "tfpose", "seconds": round(seconds, 2)}
 
 
-def _decode_ideal(codec, truth, image_size, image_id, keypoint_set, flip):
+def _decode_ideal(codec, truth, image_size, image_id, keypoint_set, flip, protocol):
     """Decoded persons ``[P, K, 3]`` and their results dicts for one image's ideal outputs."""
-    keypoints = to_input(truth, image_size, codec.input_size)
-    outputs = ideal_outputs(codec, keypoints)
-    flipped = None
-    if flip:
-        flipped = ideal_outputs(codec, mirror_input(keypoints, codec.input_size, keypoint_set))
-    decoded = codec.decode(outputs, [image_size], keypoint_set=keypoint_set,
-                           flipped_outputs=flipped)
+    inputs = codec.inputs_for(image_size, protocol)
+    runs = ideal_runs(codec, truth, inputs, keypoint_set, flip)
+    decoded = [codec.decode_image(runs, inputs, keypoint_set=keypoint_set, protocol=protocol)]
     return decoded[0][0], coco_results([image_id], decoded)

@@ -7,7 +7,9 @@ outputs, plus the model's :class:`~tfpose.codecs.model_info.ModelInfo`).
 
 :class:`PosePredictor` turns an image (and, for top-down models, person boxes) into persons in
 image pixels: crops through the library's affine, the model, the codec's decoder (or the
-decoded output), the inverse affine; optionally with the flip test.
+decoded output), the inverse affine; optionally with the flip test. Bottom-up models follow a
+test-time protocol (:class:`tfpose.codecs.associative_embedding.BottomUpProtocol`): tfpose's
+fast one by default, the authors' (as ``tfpose evaluate``) on request.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tfpose.codecs.associative_embedding import named_protocol
 from tfpose.errors import DataError
+from tfpose.evaluation.bottomup import protocol_runner, scale_outputs
 from tfpose.inference.images import crop_box, read_rgb, to_image
 from tfpose.runtime.loading import LoadedModel
 
@@ -38,21 +42,36 @@ class PosePredictor:
 
     Args:
       model: the loaded model.
-      flip_test: also run the mirrored input and average (not for decoded files).
+      flip_test: also run the mirrored input and average (not for decoded files); None = off,
+        except under the authors' protocol, which has it.
       decoder: top-down heatmap decoder (``argmax``, ``quarter``, ``dark``; default the codec's).
       batch_size: crops per model call (top-down).
+      protocol: bottom-up models (top-down ones ignore it): ``"tfpose"`` (default: the whole
+        image fitted into the model's fixed input, grouping on the stride-2 grid with the
+        model's settings; fast) or ``"authors"`` (LitePose's test protocol, what ``tfpose
+        evaluate`` follows: short side to the input size, long side to a multiple of 64, the
+        outputs resized to the input resolution and grouped there with their settings; a
+        ``.keras`` file is loaded a second time, rebuilt to take any input size, and a
+        ``.tflite`` keeps its fixed input: :func:`tfpose.evaluation.bottomup.protocol_runner`).
+      scales: test scales of the authors' protocol (e.g. ``(0.5, 1, 2)``); default 1 only.
     """
 
-    def __init__(self, model: LoadedModel, *, flip_test: bool = False,
-                 decoder: str | None = None, batch_size: int = 16):
+    def __init__(self, model: LoadedModel, *, flip_test: bool | None = None,
+                 decoder: str | None = None, batch_size: int = 16, protocol: str = "tfpose",
+                 scales=None):
         if flip_test and model.info.decoded:
             raise DataError(model.path, "outputs decoded keypoints (converted --with-decoder): "
                             "the flip test needs heatmaps; run it without --flip-test")
         self.model = model
         self.info = model.info
-        self.flip_test = flip_test
+        self.protocol = None
+        if model.info.kind == "bottomup":
+            self.protocol = named_protocol(protocol, model.info.keypoint_set, scales)
+        authors = self.protocol is not None and self.protocol.name == "authors"
+        self.flip_test = authors if flip_test is None else flip_test
         self.decoder = decoder
         self.batch_size = batch_size
+        self._runner = None  # (run, protocol followed) of a bottom-up model, made once
 
     @property
     def top_down(self) -> bool:
@@ -103,14 +122,14 @@ class PosePredictor:
         return np.concatenate([(points + 0.5) * stride - 0.5, scores[..., None]], -1)
 
     def _bottom_up(self, image: np.ndarray) -> list[Person]:
+        if self._runner is None:
+            self._runner = protocol_runner(self.model, self.protocol)
+        run, protocol = self._runner
         codec = self.info.bottomup_codec()
-        crop, _ = crop_box(image, codec.input_size)
-        outputs = self.model.run(crop[None])
-        flipped = self.model.run(np.ascontiguousarray(crop[None, :, ::-1])) \
-            if self.flip_test else None
-        (keypoints, scores), = codec.decode(outputs, [image.shape[:2]],
-                                            keypoint_set=self.info.keypoint_set,
-                                            flipped_outputs=flipped)
+        inputs = codec.inputs_for(image.shape[:2], protocol)
+        runs = scale_outputs(run, inputs.images(image), self.flip_test)
+        keypoints, scores = codec.decode_image(runs, inputs, keypoint_set=self.info.keypoint_set,
+                                               protocol=protocol)
         return [Person(k, float(s), _keypoint_box(k))
                 for k, s in zip(keypoints, scores, strict=True)]
 

@@ -6,6 +6,16 @@ what Larq Compute Engine turns into its optimised ``LceBconv2d`` op: ``ste_sign`
 ``ste_sign`` kernels with a weight clip, ``padding="same"`` with ``pad_values=1.0`` (padding
 with +1 keeps the padded input binary) and no bias (a following BatchNorm provides it).
 
+Binary weights come plain or scaled (:data:`KERNEL_SIGNS`, :meth:`QuantPolicy.with_weights`):
+plain ``ste_sign`` kernels are +-1; scaled ones are +-alpha per output channel with alpha the
+mean absolute latent weight of the channel, XNOR-Net's filter scale (larq's
+``MagnitudeAwareSign``, which, as Bi-Real Net, passes no gradient through alpha). LCE turns both
+into ``LceBconv2d``: it divides the constant kernel by its per-channel scale (1 for plain
+weights) and multiplies the scale into the op's per-channel output multiplier, where a
+following BatchNorm is folded too, so alpha costs nothing at inference. Scaled weights matter
+where no BatchNorm follows the conv (pre-activation blocks whose conv output joins a residual
+sum, the binary hourglass); BiHRNet's units, with a BatchNorm after every conv, keep plain ones.
+
 The binary conv unit follows the recipes that train well (Bi-Real Net, ReActNet): a real-valued
 shortcut around every binary conv, BatchNorm right after it (LCE folds it into the op), an
 optional learnable per-channel shift before the sign and RPReLU after the sum. Down-sampling
@@ -23,6 +33,9 @@ from tfpose.layers.common import PACKAGE
 
 # A larq layer with one of these set quantizes its weights (binary_layers).
 WEIGHT_QUANTIZERS = ("kernel_quantizer", "depthwise_quantizer", "pointwise_quantizer")
+# Binary kernel quantizers by the weights they give: "plain" +-1, "scaled" +-alpha per output
+# channel (alpha = mean |latent weight| of the channel: XNOR-Net; larq's MagnitudeAwareSign).
+KERNEL_SIGNS = {"plain": "ste_sign", "scaled": "magnitude_aware_sign"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,13 @@ class QuantPolicy:
 
     def float_twin(self) -> QuantPolicy:
         return replace(self, input_quantizer=None, kernel_quantizer=None, kernel_constraint=None)
+
+    def with_weights(self, weights: str) -> QuantPolicy:
+        """This policy with ``"plain"`` (+-1) or ``"scaled"`` (+-alpha per output channel)
+        binary weights (:data:`KERNEL_SIGNS`); a ValueError names the choices."""
+        if weights not in KERNEL_SIGNS:
+            raise ValueError(f"weights must be one of {sorted(KERNEL_SIGNS)}, got {weights!r}")
+        return replace(self, kernel_quantizer=KERNEL_SIGNS[weights])
 
     @property
     def is_binary(self) -> bool:

@@ -13,8 +13,19 @@ which keeps nothing between the quantizer and the conv (what LCE needs to emit `
 - :func:`binary_bottleneck_block`: the ResNet bottleneck (1x1 C→C/2, 3x3, 1x1 C/2→C) binarised,
   the paper's baseline.
 
-Layer names: ``{name}_conv{k}_{bn,shift,bconv}``, ``{name}_concat``, ``{name}_shortcut_{conv,bn}``
-(only when the channel count changes) and ``{name}_add``.
+``relu=True`` adds a ReLU right after every binary conv of a block (``BN → sign → conv → ReLU``),
+the variant the paper reports about 2 % better: in the HPM block each branch is then rectified
+before it joins the concatenation and before the next conv of the chain reads it (through its
+own BatchNorm and sign); the residual sum and the stream between blocks stay linear. The
+position, right at the conv's output, is our reading of the paper's "ReLU after the conv". LCE
+0.16 fuses such a ReLU into the ``LceBconv2d`` op only when the op's output multiplier is 1,
+i.e. with plain +-1 weights: with scaled weights (alpha in the multiplier) each ReLU stays a
+float ``RELU`` op, and in the bottleneck block it also keeps the next BatchNorm from folding
+into the op and the op from writing bit-packed output (measured, tests/models/
+test_hourglass_lce.py).
+
+Layer names: ``{name}_conv{k}_{bn,shift,bconv,relu}``, ``{name}_concat``,
+``{name}_shortcut_{conv,bn}`` (only when the channel count changes) and ``{name}_add``.
 """
 
 from __future__ import annotations
@@ -25,8 +36,9 @@ from tfpose.layers.binary import LearnableBias, QuantPolicy, batch_norm, float_s
 
 
 def preact_binary_conv(x, filters: int, policy: QuantPolicy, *, kernel_size: int = 3,
-                       name: str):
-    """``bconv(sign(shift(BN(x))))``: one pre-activation binary convolution.
+                       relu: bool = False, name: str):
+    """``bconv(sign(shift(BN(x))))``: one pre-activation binary convolution (``relu``: then a
+    ReLU).
 
     The sign is the conv's own input quantizer, so LCE sees the quantizer directly in front of the
     conv; the BatchNorm before it becomes the binarisation threshold.
@@ -34,7 +46,8 @@ def preact_binary_conv(x, filters: int, policy: QuantPolicy, *, kernel_size: int
     y = batch_norm(f"{name}_bn")(x)
     if policy.learnable_shift:
         y = LearnableBias(name=f"{name}_shift")(y)
-    return policy.conv(filters, kernel_size, name=f"{name}_bconv")(y)
+    y = policy.conv(filters, kernel_size, name=f"{name}_bconv")(y)
+    return tf.keras.layers.ReLU(name=f"{name}_relu")(y) if relu else y
 
 
 def _residual(x, y, channels: int, name: str):
@@ -42,7 +55,7 @@ def _residual(x, y, channels: int, name: str):
     return tf.keras.layers.Add(name=f"{name}_add")([shortcut, y])
 
 
-def hpm_block(x, channels: int, policy: QuantPolicy, *, name: str):
+def hpm_block(x, channels: int, policy: QuantPolicy, *, relu: bool = False, name: str):
     """Hierarchical, parallel and multi-scale (HPM) block: ``[B, H, W, C_in] -> [B, H, W, C]``.
 
     Three chained pre-activation binary 3x3 convs produce C/2, C/4 and C/4 channels, each fed the
@@ -54,6 +67,7 @@ def hpm_block(x, channels: int, policy: QuantPolicy, *, name: str):
         channels: output channels C, a multiple of 4 (of 128 for LCE: C/4 then fills whole
             32-bit words of the bit-packed input of the last conv).
         policy: quantisation of the three convs (``policy.float_twin()`` for a float block).
+        relu: a ReLU after each conv (module docstring).
         name: prefix of every layer name.
 
     Returns:
@@ -63,13 +77,15 @@ def hpm_block(x, channels: int, policy: QuantPolicy, *, name: str):
         raise ValueError(f"hpm_block needs channels divisible by 4, got {channels}")
     branches, y = [], x
     for k, filters in enumerate((channels // 2, channels // 4, channels // 4), start=1):
-        y = preact_binary_conv(y, filters, policy, kernel_size=3, name=f"{name}_conv{k}")
+        y = preact_binary_conv(y, filters, policy, kernel_size=3, relu=relu,
+                               name=f"{name}_conv{k}")
         branches.append(y)
     y = tf.keras.layers.Concatenate(name=f"{name}_concat")(branches)
     return _residual(x, y, channels, name)
 
 
-def binary_bottleneck_block(x, channels: int, policy: QuantPolicy, *, name: str):
+def binary_bottleneck_block(x, channels: int, policy: QuantPolicy, *, relu: bool = False,
+                            name: str):
     """Binarised pre-activation bottleneck: ``[B, H, W, C_in] -> [B, H, W, C]``.
 
     ``BN→sign→1x1 (C/2)``, ``BN→sign→3x3 (C/2)``, ``BN→sign→1x1 (C)``, plus the identity (or a
@@ -79,6 +95,7 @@ def binary_bottleneck_block(x, channels: int, policy: QuantPolicy, *, name: str)
         x: NHWC input tensor.
         channels: output channels C, even.
         policy: quantisation of the three convs.
+        relu: a ReLU after each conv (module docstring).
         name: prefix of every layer name.
 
     Returns:
@@ -89,5 +106,6 @@ def binary_bottleneck_block(x, channels: int, policy: QuantPolicy, *, name: str)
     y = x
     for k, (filters, size) in enumerate(
             ((channels // 2, 1), (channels // 2, 3), (channels, 1)), start=1):
-        y = preact_binary_conv(y, filters, policy, kernel_size=size, name=f"{name}_conv{k}")
+        y = preact_binary_conv(y, filters, policy, kernel_size=size, relu=relu,
+                               name=f"{name}_conv{k}")
     return _residual(x, y, channels, name)

@@ -4,8 +4,13 @@ An :class:`HRNetBlocks` bundles how each part of an HRNet is built (stage-1 bloc
 transition, the two halves of the exchange unit), so one wiring (:mod:`tfpose.models.hrnet`)
 serves the real-valued teacher and the binary BiHRNet.
 
-Binary blocks (BiHRNet, arXiv 2311.10296; the paper does not publish their insides, so the
-design below is ours, configurable, and argued from the names and aims):
+Binary blocks (BiHRNet, arXiv 2311.10296). The paper names the two blocks and their aims: an IR
+Bottleneck (information reconstruction) in the first stage, to keep information, and an
+MS-Block, a multi-scale basic block. It does not publish their insides, so the design below is
+ours, configurable, and argued from those names and aims. So is the binary conv unit every
+block is made of (:func:`tfpose.layers.binary.binary_conv_unit`: Bi-Real Net's real-valued
+shortcut and BatchNorm, ReActNet's learnable shift and RPReLU), and the binarised transitions
+and down-sampling paths of :func:`binary_blocks`:
 
 * **IR Bottleneck** (information reconstruction). HRNet's bottleneck squeezes 256 -> 64 channels
   with a 1x1 conv before its 3x3 conv; binarised, the squeeze keeps 64 bits per pixel of a
@@ -80,7 +85,8 @@ def float_blocks() -> HRNetBlocks:
 # ---- binary blocks (BiHRNet) -------------------------------------------------------------------
 def ir_bottleneck(x, policy: QuantPolicy, expansion: int = 2, expand_kernel: int = 1,
                   project_kernel: int = 1, *, name):
-    """Information-reconstruction bottleneck; input and output have the same channels."""
+    """BiHRNet's information-reconstruction bottleneck (the name and aim are the paper's, the
+    insides ours: module docstring); input and output have the same channels."""
     channels = x.shape[-1]
     tiled = x if expansion == 1 else layers.Concatenate(name=f"{name}_tile")([x] * expansion)
     y = binary_conv_unit(x, channels * expansion, policy, kernel_size=expand_kernel,
@@ -107,16 +113,19 @@ def multi_scale_unit(x, policy: QuantPolicy, dilations=(1, 2), *, name):
 
 
 def ms_block(x, policy: QuantPolicy, dilations=(1, 2), *, name):
-    """MS-Block: two multi-scale units (HRNet's basic block, made multi-scale and binary)."""
+    """BiHRNet's MS-Block, a multi-scale basic block (the paper's); ours: two multi-scale units
+    in place of HRNet's basic block's two 3x3 convs."""
     y = multi_scale_unit(x, policy, dilations, name=f"{name}_1")
     return multi_scale_unit(y, policy, dilations, name=f"{name}_2")
 
 
 def binary_blocks(policy: QuantPolicy, *, ir_expansion: int = 2,
                   dilations=(1, 2)) -> HRNetBlocks:
-    """BiHRNet's parts. Float: the exchange units' 1x1 up-projections (they run at the lower
-    resolution, so they cost few MACs, and keep the exchange between branches real-valued) and
-    the real-valued shortcuts of every binary unit."""
+    """BiHRNet's parts: the paper's IR Bottleneck (stage 1) and MS-Block (branches), with our
+    insides; binary units in the transitions and down-sampling paths (ours). Float (ours): the
+    exchange units' 1x1 up-projections (they run at the lower resolution, so they cost few MACs,
+    and keep the exchange between branches real-valued) and the real-valued shortcuts of every
+    binary unit."""
     return HRNetBlocks(
         # No ReLU before the first binary conv: non-negative inputs would all binarise to +1.
         # "same": LCE's converter mis-fuses an explicit stride-2 pad (tfpose.layers.common).

@@ -29,12 +29,27 @@ Our design (choices, argued from those facts; all configurable):
   (measured on the 86 persons of the COCO mini-train sample), where a Gaussian covers too few
   heatmap pixels for sub-pixel decoding.
 * **Sigmoid logits:** the last conv's bias starts at ``logit(head_prior)`` (0.01, about the mean
-  target value at 1/8), the usual start of a sigmoid / cross-entropy dense head: the first steps
-  then do not spend themselves pushing 99% of the pixels towards 0.
+  target value at 1/8, so -4.6), the usual start of a sigmoid / cross-entropy dense head: the
+  first steps then do not spend themselves pushing 99% of the pixels towards 0.
+* **The initial bias follows the loss** (``output``, :func:`initial_head_bias`): -4.6 suits
+  sigmoid outputs trained with RCE (``output="sigmoid"``, the default). The same outputs trained
+  as plain heatmaps with MSE (``output="gaussian"``, the ablation) are read linearly, where -4.6
+  would start every pixel 4.6 below targets in [0, 1] and the first steps would go to undoing
+  it; they start at 0, as SimpleBaseline's and HRNet's final convs do (the MSE-optimal constant,
+  the mean target, is about 0.01).
 
-At 256x192, 17 keypoints: 4.061e9 paper-convention MACs, 0.421x SimpleBaseline-R50 (-57.9%;
-the paper: -58%); in real MACs (:func:`~tfpose.models.summary.model_summary`, where transposed
-convs cost a quarter) 0.748x (-25%). 24.7M trainable parameters (SimpleBaseline: 34.0M).
+Cost against SimpleBaseline-R50, both at 256x192 with 17 keypoints, in two counts
+(:mod:`tfpose.models.summary`; ``tests/models/test_fasterpose.py`` computes both from the two
+models):
+
+* the papers' convention (``convention_macs(model, "hrnet")``: HRNet's and SimpleBaseline's
+  counter, which costs a stride-2 transposed conv at its output positions, 4x its real MACs):
+  4.061e9 paper-convention MACs, 0.421x SimpleBaseline-R50 (-57.9%; the paper: -58%);
+* real multiply-accumulates (``model_summary(model)["macs"]``, every conv once per position it
+  really computes): 0.748x (-25%). Most of what the papers' convention removes is the
+  over-counted deconvolutions of SimpleBaseline's head.
+
+24.7M trainable parameters (SimpleBaseline: 34.0M).
 
 Input: ``[B, H, W, 3]`` RGB in [0, 255] (normalised in the graph), H and W multiples of 32;
 output: ``[B, H/s, W/s, K]`` float32 logits, ``s = output_stride``. Decode with
@@ -55,6 +70,7 @@ from tfpose.layers.resnet_blocks import check_depth, conv_bn, resnet_backbone
 layers = tf.keras.layers
 
 OUTPUT_STRIDES = (4, 8, 16, 32)  # r = 32 / stride sub-pixels per C5 cell and side
+OUTPUTS = ("sigmoid", "gaussian")  # the codec's names: logits for RCE, heatmaps for MSE
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,9 @@ class FasterPoseConfig:
     head_kernel: int = 3  # the second head conv; 1 makes every C5 cell independent
     head_prior: float = 0.01  # initial sigmoid output, about the mean target value at 1/8
     stride_in_1x1: bool = False  # True: ResNet v1; False: v1.5, as SimpleBaseline's code
+    # What the logits are trained as: "sigmoid" (RCE) or "gaussian" (read linearly, MSE). It
+    # sets the initial bias of the last conv (initial_head_bias), nothing else.
+    output: str = "sigmoid"
 
     @property
     def upscale(self) -> int:
@@ -81,6 +100,16 @@ def _check(config: FasterPoseConfig) -> None:
                          f"{config.head_width} and {config.head_kernel}")
     if not 0.0 < config.head_prior < 1.0:
         raise ValueError(f"head_prior must lie in (0, 1), got {config.head_prior}")
+    if config.output not in OUTPUTS:
+        raise ValueError(f"output must be one of {OUTPUTS}, got {config.output!r}")
+
+
+def initial_head_bias(config: FasterPoseConfig) -> float:
+    """The last conv's initial bias: ``logit(head_prior)`` for sigmoid outputs (RCE), 0 for
+    outputs regressed linearly as Gaussian heatmaps (MSE)."""
+    if config.output == "gaussian":
+        return 0.0
+    return math.log(config.head_prior / (1.0 - config.head_prior))
 
 
 def lr_heatmap_head(x, num_keypoints: int, config: FasterPoseConfig):
@@ -88,9 +117,9 @@ def lr_heatmap_head(x, num_keypoints: int, config: FasterPoseConfig):
     x = conv_bn(x, config.head_width, 1, name="head1")
     x = conv_bn(x, config.head_width, config.head_kernel, name="head2")
     r = config.upscale
-    bias = math.log(config.head_prior / (1.0 - config.head_prior))
-    logits = layers.Conv2D(num_keypoints * r * r, 1, name="head", dtype="float32",
-                           bias_initializer=tf.keras.initializers.Constant(bias))(x)
+    logits = layers.Conv2D(
+        num_keypoints * r * r, 1, name="head", dtype="float32",
+        bias_initializer=tf.keras.initializers.Constant(initial_head_bias(config)))(x)
     if r == 1:
         return logits
     return DepthToSpace(r, name="head_to_space", dtype="float32")(logits)
@@ -115,11 +144,13 @@ def fasterpose(*, input_size=(256, 192), num_keypoints: int = 17, output_stride:
       num_keypoints: K.
       output_stride: heatmap stride, one of 4, 8, 16, 32 (see the module docstring).
       **overrides: :class:`FasterPoseConfig` fields (``depth``, ``head_width``,
-        ``head_kernel``, ``head_prior``, ``stride_in_1x1``).
+        ``head_kernel``, ``head_prior``, ``stride_in_1x1``, ``output``: ``"gaussian"`` starts
+        the head's bias at 0 for MSE training instead of at the sigmoid prior).
 
     Returns:
       An untrained ``tf.keras.Model`` mapping ``[B, H, W, 3]`` RGB in [0, 255] to
-      ``[B, H/s, W/s, K]`` float32 logits for ``HeatmapCodec(output="sigmoid")``.
+      ``[B, H/s, W/s, K]`` float32 logits for ``HeatmapCodec(output="sigmoid")`` (heatmaps for
+      ``HeatmapCodec(output="gaussian")`` with ``output="gaussian"``).
     """
     config = FasterPoseConfig(output_stride=output_stride, **overrides)
     suffix = "" if config.depth == 50 else f"_r{config.depth}"

@@ -20,8 +20,23 @@ M         448    16    24/48/72/120     64/40/32
 L         512    24    24/64/96/160     64/40/32
 ========  =====  ====  ===============  ===============
 
-Ablations: ``kernel_size=3`` (the paper's 3x3-kernel baseline) and ``head="plain"`` (three
-deconv steps on the backbone output only; predictions from that path only).
+Ablations (the paper's; rows of ``benchmarks/ablations.py``), counted at LitePose-S, 448x448,
+K = 17 (real MACs / the authors' ptflops count, params; tests/models/test_litepose.py computes
+them):
+
+* ``kernel_size`` 3, 5, 7 (LitePose), 9: the depthwise kernel of every backbone block. 2.855 /
+  3.163 / 3.624 / 4.240 G real MACs (4.222 / 4.530 / 4.992 / 5.607 G ptflops); 7x7 costs 27%
+  more real MACs than 3x3 (18% in ptflops), the paper's "only 25% computation increment" for
+  +14 mAP on CrowdPose.
+* ``head="plain"``: three transposed conv + BN + ReLU steps on the backbone output only, the
+  predictions from that path only: the fusion head without its raw skips. At the same deconv
+  filters the plain head is the *cheaper* one: 3.418 G real / 4.301 G ptflops and 2.685 M params
+  against the fusion head's 3.624 / 4.992 G and 2.732 M (fusion +6% real MACs, +16% ptflops,
+  +1.7% params: three more transposed convs and two more predictions). The paper's head
+  comparison is quoted as 4.06 GMACs for the fusion head vs 4.69 for a plain deconv head; that
+  direction does not hold for these heads at equal widths. 4.69 / 4.06 = 1.155 is the ratio
+  measured here for fusion over plain (1.161), so the quoted pairing may be the other way
+  round; the paper's body was not available here to settle it.
 
 Input: ``[B, H, W, 3]`` RGB in [0, 255] (normalised in the graph), H and W multiples of 64, any
 aspect ratio (tfpose's convention for bottom-up models, :data:`INPUT_MULTIPLE`; the network
@@ -62,7 +77,7 @@ class LitePoseConfig:
     stage_channels: tuple[int, ...] = (16, 32, 48, 80)
     stage_blocks: tuple[int, ...] = (6, 8, 10, 10)  # every released search result
     stage_strides: tuple[int, ...] = (2, 2, 2, 1)  # ends at 1/16: MobileNetV2's last /2 removed
-    kernel_size: int = 7  # depthwise kernel of every block; 3 is the paper's ablation
+    kernel_size: int = 7  # depthwise kernel of every block; the paper sweeps 3, 5, 7, 9
     expansion: int = 6
     deconv_filters: tuple[int, int, int] = (16, 24, 24)
     head: str = "fusion"  # "fusion" (LitePose) or "plain" (ablation)
@@ -154,8 +169,10 @@ def litepose(*, variant: str = "xs", input_size=None, num_keypoints: int = 17,
       input_size: ``(H, W)`` or one int for a square input; sides multiples of 64. Default: the
         variant's published size (256, 448, 448, 512 square).
       num_keypoints: K (17 for COCO, 14 for CrowdPose).
-      kernel_size: depthwise kernel of every backbone block (7 in LitePose; 3 for the ablation).
-      head: "fusion" (LitePose's fusion deconv head) or "plain" (ablation).
+      kernel_size: depthwise kernel of every backbone block (7 in LitePose; the paper's sweep
+        also has 3, 5 and 9).
+      head: "fusion" (LitePose's fusion deconv head) or "plain" (the ablation: a deconv head on
+        the backbone output only, without the raw skips).
       overrides: other :class:`LitePoseConfig` fields (``stage_blocks``, ``deconv_filters``...).
 
     Returns:

@@ -34,6 +34,8 @@ class ModelPreset:
       sigma: Gaussian sigma of the targets, in heatmap pixels.
       epochs, batch_size, learning_rate: training defaults (None: no training script of its
         own trains the model).
+      schedule, lr_steps: the default learning-rate schedule (:data:`tfpose.config.SCHEDULES`)
+        and, for ``"step"``, the epochs at which the rate drops 10x.
       options: keyword arguments the training script passes to :func:`tfpose.models.create`.
       output: what the outputs are: ``"gaussian"`` or ``"sigmoid"`` heatmaps (top-down), or
         ``"bottomup"`` (heatmaps and associative-embedding tags).
@@ -46,6 +48,8 @@ class ModelPreset:
     epochs: int | None = None
     batch_size: int | None = None
     learning_rate: float | None = None
+    schedule: str = "cosine"
+    lr_steps: tuple[int, ...] = ()
     options: dict = field(default_factory=dict)
     output: str = "gaussian"
     strides: tuple[int, ...] = (4,)
@@ -55,6 +59,11 @@ class ModelPreset:
             raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
         if not self.strides:
             raise ValueError("strides must name at least one stride")
+        # The schedule's name is checked where it is used (tfpose.config.TrainConfig): these
+        # modules import nothing else of tfpose.
+        if bool(self.lr_steps) != (self.schedule == "step"):
+            raise ValueError(f"lr_steps go with the step schedule and it needs them; got "
+                             f"schedule {self.schedule!r} and lr_steps {self.lr_steps}")
 
     @property
     def stride(self) -> int:
