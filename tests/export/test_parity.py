@@ -41,10 +41,12 @@ from tfpose.data.coco import read_coco_persons
 from tfpose.data.topdown import topdown_dataset
 from tfpose.export.lce import convert_to_lce, lce_report
 from tfpose.export.parity import TOLERANCES, heatmap_parity, judge, nudge, rounding_sensitivity
-from tfpose.layers.binary import LearnableBias, QuantPolicy, binary_conv_unit
+from tfpose.layers.binary import QuantPolicy, binary_conv_unit
 from tfpose.layers.hrnet_blocks import multi_scale_unit
 from tfpose.models import create
 from tfpose.runtime.interpreter import run_lce
+
+from .tie_free import tie_free_weights
 
 SEED = 0
 CASES = {  # name: model options
@@ -128,19 +130,6 @@ UNITS = {
 }
 
 
-def _tie_free(model, rng):
-    """Random float weights, with every pre-sign shift at an odd multiple of 1/16."""
-    for layer in model.layers:
-        if isinstance(layer, LearnableBias):
-            layer.set_weights([(2 * rng.integers(-8, 8, layer.bias.shape) + 1) / 16])
-        elif isinstance(layer, tf.keras.layers.BatchNormalization):
-            n = layer.gamma.shape[0]
-            layer.set_weights([rng.uniform(-2, 2, n), rng.normal(size=n),
-                               rng.normal(size=n) * 3, rng.uniform(0.5, 4, n)])
-        elif layer.weights and not isinstance(layer, tf.keras.layers.InputLayer):
-            layer.set_weights([rng.normal(size=w.shape) for w in layer.get_weights()])
-
-
 @pytest.mark.parametrize("unit", list(UNITS))
 def test_binary_units_convert_exactly(unit):
     """Exact parity, unit by unit, with the ties that make whole-model parity statistical ruled
@@ -151,7 +140,7 @@ def test_binary_units_convert_exactly(unit):
     inputs = tf.keras.Input((16, 12, channels))
     model = tf.keras.Model(inputs, build(inputs))
     rng = np.random.default_rng(0)
-    _tie_free(model, rng)
+    tie_free_weights(model, rng)
     images = rng.integers(-32, 33, size=(3, 16, 12, channels)) / 8
     flatbuffer = convert_to_lce(model)
     assert lce_report(model, flatbuffer)["not_binarised"] == []

@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.export.tie_free import tie_free_weights
 from tfpose.codecs.heatmap import HeatmapCodec
 from tfpose.data.bundled import synthetic_dataset
 from tfpose.data.coco import read_coco_persons
 from tfpose.data.topdown import topdown_dataset
 from tfpose.export.lce import convert_to_lce, lce_report
 from tfpose.export.parity import TOLERANCES, heatmap_parity, judge
-from tfpose.layers.binary import LearnableBias, QuantPolicy
+from tfpose.layers.binary import QuantPolicy
 from tfpose.layers.hourglass_blocks import binary_bottleneck_block, hpm_block
 from tfpose.models import hourglass_presets
 from tfpose.models.hourglass import hourglass_hpm, quant_policy, stack_outputs
@@ -56,19 +57,6 @@ def test_scaled_weights_fold_alpha_into_the_output_multiplier(weights):
     np.testing.assert_array_equal(bias, np.zeros(32))
 
 
-def _tie_free(model, rng):
-    """Random weights, every pre-sign shift at an odd multiple of 1/16 (test_parity's)."""
-    for layer in model.layers:
-        if isinstance(layer, LearnableBias):
-            layer.set_weights([(2 * rng.integers(-8, 8, layer.bias.shape) + 1) / 16])
-        elif isinstance(layer, tf.keras.layers.BatchNormalization):
-            n = layer.gamma.shape[0]
-            layer.set_weights([rng.uniform(-2, 2, n), rng.normal(size=n),
-                               rng.normal(size=n) * 3, rng.uniform(0.5, 4, n)])
-        elif layer.weights and not isinstance(layer, tf.keras.layers.InputLayer):
-            layer.set_weights([rng.normal(size=w.shape) for w in layer.get_weights()])
-
-
 @pytest.mark.parametrize("block", [hpm_block, binary_bottleneck_block])
 @pytest.mark.parametrize(("weights", "relu"), [("plain", False), ("scaled", False),
                                                ("plain", True), ("scaled", True)])
@@ -77,7 +65,7 @@ def test_blocks_convert_exactly(block, weights, relu):
     model = tf.keras.Model(inputs, block(inputs, 128, QuantPolicy().with_weights(weights),
                                          relu=relu, name="u"))
     rng = np.random.default_rng(0)
-    _tie_free(model, rng)
+    tie_free_weights(model, rng)
     images = rng.integers(-32, 33, size=(3, 16, 12, 64)) / 8
     flatbuffer = convert_to_lce(model)
     report = lce_report(model, flatbuffer)
