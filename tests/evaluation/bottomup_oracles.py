@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
-from tfpose.codecs.associative_embedding import BottomUpCodec, BottomUpProtocol
+from tfpose.codecs.associative_embedding import BottomUpCodec
+from tfpose.codecs.bottomup_protocol import BottomUpProtocol
 from tfpose.evaluation.bottomup_check import ideal_outputs, mirror_input, through
 from tfpose.keypoints import COCO_17
 

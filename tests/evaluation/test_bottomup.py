@@ -14,7 +14,8 @@ from tests.evaluation.bottomup_oracles import (
     figures,
     write_coco,
 )
-from tfpose.codecs.associative_embedding import BottomUpCodec, authors_protocol
+from tfpose.codecs.associative_embedding import BottomUpCodec
+from tfpose.codecs.bottomup_protocol import authors_protocol
 from tfpose.evaluation.bottomup import (
     BottomUpEvaluator,
     any_input_size,

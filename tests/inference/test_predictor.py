@@ -10,7 +10,8 @@ import tensorflow as tf
 
 from tests.evaluation.bottomup_oracles import ImageOracle, blob_image, blob_model, figures
 from tfpose.cli import main
-from tfpose.codecs.associative_embedding import BottomUpCodec, authors_protocol
+from tfpose.codecs.associative_embedding import BottomUpCodec
+from tfpose.codecs.bottomup_protocol import authors_protocol
 from tfpose.codecs.heatmap import HeatmapCodec
 from tfpose.codecs.model_info import bottomup_info, topdown_info
 from tfpose.evaluation.bottomup_check import ideal_outputs, match_persons, to_input

@@ -186,7 +186,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_predict)
 
-    from tfpose.codecs.associative_embedding import PROTOCOLS
+    from tfpose.codecs.bottomup_protocol import PROTOCOLS
 
     p = sub.add_parser("evaluate", help="score a .keras or .tflite model on a dataset's "
                        "validation split (COCO AP, CrowdPose AP, MPII PCKh, synthetic PCK)")

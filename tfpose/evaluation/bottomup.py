@@ -47,12 +47,8 @@ from pycocotools.coco import COCO
 from tqdm import tqdm
 
 from tfpose.codecs import geometry
-from tfpose.codecs.associative_embedding import (
-    BottomUpCodec,
-    BottomUpProtocol,
-    coco_results,
-    tfpose_protocol,
-)
+from tfpose.codecs.associative_embedding import BottomUpCodec, coco_results
+from tfpose.codecs.bottomup_protocol import BottomUpProtocol, tfpose_protocol
 from tfpose.data import images as image_files
 from tfpose.data.bottomup import bottomup_dataset
 from tfpose.data.coco import load_coco

@@ -33,12 +33,8 @@ from scipy.optimize import linear_sum_assignment
 from tqdm import tqdm
 
 from tfpose.codecs import geometry
-from tfpose.codecs.associative_embedding import (
-    BottomUpCodec,
-    BottomUpProtocol,
-    ImageInputs,
-    coco_results,
-)
+from tfpose.codecs.associative_embedding import BottomUpCodec, coco_results
+from tfpose.codecs.bottomup_protocol import BottomUpProtocol, ImageInputs
 from tfpose.data import coco as coco_reader
 from tfpose.evaluation.coco import evaluate_keypoints
 from tfpose.evaluation.codec_check import DATASETS

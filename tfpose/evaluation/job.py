@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from tfpose.codecs.associative_embedding import named_protocol
+from tfpose.codecs.bottomup_protocol import named_protocol
 from tfpose.data.coco import load_coco, read_detections
 from tfpose.data.layouts import locate_dataset, read_persons
 from tfpose.errors import DataError, TfposeError

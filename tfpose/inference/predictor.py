@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tfpose.codecs.associative_embedding import named_protocol
+from tfpose.codecs.bottomup_protocol import named_protocol
 from tfpose.errors import DataError
 from tfpose.evaluation.bottomup import protocol_runner, scale_outputs
 from tfpose.inference.images import crop_box, read_rgb, to_image
