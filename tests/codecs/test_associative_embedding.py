@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from tests.evaluation.bottomup_oracles import figures
+from tests.weights import authors_pipeline
 from tfpose.codecs.associative_embedding import BottomUpCodec, coco_results
 from tfpose.codecs.bottomup_protocol import (
     authors_protocol,
@@ -289,3 +290,37 @@ def test_inputs_and_decoding_check_the_protocol():
     with pytest.raises(ValueError, match="use decode_image"):
         codec.decode([np.zeros((1, 64, 64, 34)), np.zeros((1, 128, 128, 17))], [(256, 256)],
                      protocol=authors_protocol(COCO_17))
+
+
+# ---- the MSRA convention (imported LitePose weights: HigherHRNet's test code) ----------------
+def test_msra_inputs_are_higherhrnets_resize_align():
+    """``resize_align_multi_scale``: centre (int(w / 2 + 0.5), int(h / 2 + 0.5)), the scale of
+    ``get_multi_scale_size``, ``get_affine_transform`` onto the aligned input."""
+    codec = BottomUpCodec(input_size=(256, 256), convention="msra")
+    for (h, w), base in (((150, 221), (256, 384)), ((333, 97), (896, 256))):
+        inputs = codec.inputs_for((h, w), authors_protocol(COCO_17))
+        assert inputs.base_size == base
+        center = np.array([int(w / 2 + 0.5), int(h / 2 + 0.5)], np.float32)
+        if w < h:
+            scale = np.array([w, base[0] / base[1] * w], np.float32) / 200
+        else:
+            scale = np.array([base[1] / base[0] * h, h], np.float32) / 200
+        theirs = authors_pipeline.affine_transform(center, scale, base[::-1])
+        np.testing.assert_allclose(inputs.matrix(base), theirs, rtol=1e-5, atol=1e-3)
+
+
+def test_msra_grid_points_go_back_through_higherhrnets_get_final_preds():
+    """Grouped joints get +0.5 (their adjust / refine), then ``transform_preds`` with the
+    inverse affine of the input-resolution grid; joints not found stay 0."""
+    codec = BottomUpCodec(input_size=(256, 384), convention="msra",
+                          grouping=GroupingConfig(grouping_stride=1))
+    h, w = 150, 221
+    poses = np.array([[[10.25, 20.75, 0.9], [100.0, 5.0, 0.0], [383.0, 255.25, 0.4]]],
+                     np.float32)
+    image = codec.grid_to_image(poses, (h, w))
+    center = np.array([int(w / 2 + 0.5), int(h / 2 + 0.5)], np.float32)
+    scale = np.array([384 / 256 * h, h], np.float32) / 200
+    back = authors_pipeline.affine_transform(center, scale, (384, 256), inverse=True)
+    expected = (poses[0, :, :2] + 0.5) @ back[:, :2].T + back[:, 2]
+    np.testing.assert_allclose(image[0, [0, 2], :2], expected[[0, 2]], atol=1e-3)
+    assert image[0, 1].tolist() == [0.0, 0.0, 0.0]

@@ -2,6 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.weights import authors_pipeline
 from tfpose.codecs import geometry
 
 
@@ -70,3 +71,37 @@ def test_compose_affine_equals_applying_both():
     both = geometry.apply_affine(outer, geometry.apply_affine(inner, p))
     composed = geometry.apply_affine(geometry.compose_affine(outer, inner), p)
     np.testing.assert_allclose(composed.numpy(), both.numpy(), rtol=1e-5, atol=1e-3)
+
+
+# ---- the MSRA convention (imported HRNet / SimpleBaseline weights) ----------------------------
+def test_msra_affine_is_the_authors_get_affine_transform():
+    center, size = np.array([131.7, 88.2], np.float32), np.array([90.0, 120.0], np.float32)
+    for output_size in ((256, 192), (64, 48), (96, 72)):
+        ours = geometry.affine_matrix(center, size, 0.0, output_size, convention="msra")
+        theirs = authors_pipeline.affine_transform(center, size / 200.0, output_size[::-1])
+        np.testing.assert_allclose(ours.numpy(), theirs, rtol=1e-5, atol=1e-4)
+
+
+def test_msra_heatmap_pixel_j_is_input_pixel_j_times_stride():
+    points = np.array([[[0.0, 0.0], [10.25, 3.5], [47.0, 63.0]]], np.float32)
+    x, y = geometry.grid_to_grid(points, (64, 48), (256, 192), "msra")
+    np.testing.assert_allclose(np.stack([x, y], -1), points * 4)
+    x, y = geometry.grid_to_grid(points, (64, 48), (256, 192), "tfpose")
+    np.testing.assert_allclose(np.stack([x, y], -1), (points + 0.5) * 4 - 0.5)
+    center, size = [100.0, 80.0], [48.0, 64.0]  # the same as going through the image
+    through = geometry.apply_affine(
+        geometry.affine_matrix(center, size, 0.0, (256, 192), convention="msra"),
+        geometry.apply_affine(geometry.invert_affine(
+            geometry.affine_matrix(center, size, 0.0, (64, 48), convention="msra")), points))
+    np.testing.assert_allclose(through.numpy(), points * 4, atol=1e-3)
+
+
+def test_msra_flip_is_x_to_w_minus_x():
+    plain = geometry.affine_matrix([30.0, 30.0], [40.0, 40.0], 0.0, (16, 12), convention="msra")
+    flipped = geometry.affine_matrix([30.0, 30.0], [40.0, 40.0], 0.0, (16, 12), flip=True,
+                                     convention="msra")
+    a = geometry.apply_affine(plain, [[25.0, 33.0]]).numpy()[0]
+    b = geometry.apply_affine(flipped, [[25.0, 33.0]]).numpy()[0]
+    np.testing.assert_allclose(b, [12 - a[0], a[1]], atol=1e-5)
+    with pytest.raises(ValueError, match="convention must be one of"):
+        geometry.affine_matrix([0.0, 0.0], [1.0, 1.0], 0.0, (4, 4), convention="udp")

@@ -1,6 +1,8 @@
+import cv2
 import numpy as np
 import pytest
 
+from tests.weights import authors_pipeline
 from tfpose.codecs.heatmap import HeatmapCodec
 from tfpose.keypoints import COCO_17
 
@@ -90,3 +92,41 @@ def test_bad_settings_are_rejected():
         HeatmapCodec(sigma=0)
     with pytest.raises(ValueError, match=r"\[N, H, W, K\]"):
         CODEC.decode(np.zeros((64, 48, 17)))
+
+
+# ---- the MSRA convention (imported HRNet / SimpleBaseline weights) ----------------------------
+MSRA = HeatmapCodec(input_size=(256, 192), heatmap_size=(64, 48), convention="msra",
+                    decoder="quarter")
+
+
+def authors_heatmaps(seed=0):
+    """Smooth random maps with peaks anywhere, on the borders and next to them, flat ones and
+    maps without a positive value: every branch of the authors' decoder."""
+    rng = np.random.default_rng(seed)
+    maps = cv2.GaussianBlur(rng.normal(size=(64, 48, 6 * 17)).astype(np.float32), (9, 9), 2)
+    maps = maps.reshape(64, 48, 6, 17).transpose(2, 0, 1, 3).copy()
+    for k, (x, y) in enumerate([(0, 5), (1, 9), (2, 30), (47, 3), (46, 63), (20, 1), (5, 62)]):
+        maps[0, y, x, k] = 10.0
+    maps[1, ..., 0] = 0.0  # flat
+    maps[1, ..., 1] = -np.abs(maps[1, ..., 1]) - 0.1  # no positive value
+    return maps
+
+
+def test_msra_decoding_is_the_authors_get_final_preds():
+    heatmaps = authors_heatmaps()
+    rng = np.random.default_rng(1)
+    center = rng.uniform(100, 300, (6, 2)).astype(np.float32)
+    size = np.stack([rng.uniform(60, 200, 6)] * 2, -1).astype(np.float32) * [0.75, 1.0]
+    ours, scores = MSRA.decode_to_image(heatmaps, center, size)
+    theirs, values = authors_pipeline.final_preds(heatmaps, center, size / 200.0)
+    np.testing.assert_allclose(ours, theirs, atol=2e-3)
+    np.testing.assert_array_equal(scores, values)
+    tfpose_way, _ = CODEC.decode_to_image(heatmaps, center, size, "quarter")
+    assert np.abs(tfpose_way - theirs).max() > 1.0  # the conventions do differ
+
+
+def test_msra_flip_merge_shifts_the_mirrored_maps_one_pixel_right():
+    heatmaps, flipped = authors_heatmaps(0), authors_heatmaps(1)
+    pairs = [(i, j) for i, j in enumerate(COCO_17.flip_index) if i < j]
+    expected = 0.5 * (heatmaps + authors_pipeline.flip_back(flipped, pairs))
+    np.testing.assert_allclose(MSRA.merge_flip(heatmaps, flipped, COCO_17.flip_index), expected)

@@ -8,6 +8,7 @@ from tfpose.codecs.associative_embedding import BottomUpCodec
 from tfpose.codecs.grouping import JOINT_ORDERS, GroupingConfig
 from tfpose.codecs.heatmap import HeatmapCodec
 from tfpose.codecs.model_info import attach_to_tflite, bottomup_info, topdown_info
+from tfpose.errors import DataError
 from tfpose.export.app_bundle import app_properties, bundle, main
 from tfpose.export.convert import convert
 from tfpose.keypoints import COCO_17, MPII_16
@@ -36,8 +37,30 @@ def test_properties_say_how_each_output_decodes(converted):
                          ("sigmoid", "sigmoid")):
         values = _properties(app_properties(converted[name]))
         assert values == {"label": f"{name} (topdown)", "kind": "topdown", "keypoints": "coco",
-                          "output": output, "binary": "false", "model": "tiny"}
+                          "output": output, "binary": "false", "model": "tiny",
+                          "convention": "tfpose"}
 
+
+def test_properties_carry_the_pixel_convention(converted, tmp_path):
+    # Only the model information matters here, not whether the graph is a bottom-up one.
+    flatbuffer = converted["heatmaps"].read_bytes()
+    older = dict(INFO.codec)
+    del older["convention"]  # model information written before conventions: tfpose's
+    for name, info, want in (
+            ("msra", topdown_info(dataclasses.replace(CODEC, convention="msra"), COCO_17),
+             "msra"),
+            ("lp_msra", bottomup_info(BottomUpCodec(input_size=(64, 48), strides=(4, 2),
+                                                    convention="msra"), COCO_17), "msra"),
+            ("older", INFO.replace(codec=older), "tfpose")):
+        path = tmp_path / f"{name}.tflite"
+        path.write_bytes(attach_to_tflite(flatbuffer, info))
+        assert _properties(app_properties(path))["convention"] == want, name
+    odd = tmp_path / "odd.tflite"
+    odd.write_bytes(attach_to_tflite(flatbuffer, INFO.replace(
+        codec={**INFO.codec, "convention": "sideways"})))
+    with pytest.raises(DataError, match="unknown pixel convention 'sideways'") as error:
+        app_properties(odd)
+    assert str(odd) in str(error.value)
 
 
 def test_bottomup_properties_carry_the_grouping_settings(converted, tmp_path):

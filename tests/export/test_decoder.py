@@ -11,10 +11,9 @@ CODEC = HeatmapCodec(input_size=(64, 48), heatmap_size=(16, 12), sigma=1.5)
 
 
 def reference(outputs, codec):
-    """The codec's quarter decoder, mapped to input pixels with the library's convention."""
+    """The codec's quarter decoder, mapped to input pixels with the codec's convention."""
     points, scores = codec.decode(outputs, "quarter")
-    stride = np.array(codec.input_size[::-1]) / np.array(codec.heatmap_size[::-1])
-    return np.concatenate([(points + 0.5) * stride - 0.5, scores[..., None]], -1)
+    return np.concatenate([codec.heatmap_to_input(points), scores[..., None]], -1)
 
 
 def peaked_heatmaps(n=6, k=5, seed=0):
@@ -35,6 +34,17 @@ def test_equals_the_codecs_quarter_decoder(output):
     decoded = HeatmapDecoder(codec.input_size, output)(outputs).numpy()
     np.testing.assert_allclose(decoded, reference(outputs, codec), atol=1e-5)
     assert decoded[0, 0, 0] == pytest.approx(-0.5 + 2.0)  # border peak x = 0: stride 4
+
+
+def test_follows_the_msra_convention():
+    codec = HeatmapCodec(input_size=(64, 48), heatmap_size=(16, 12), convention="msra")
+    heatmaps = peaked_heatmaps()
+    heatmaps[1, 3, 1, 2] = 5.0  # a peak at x = 1: no quarter step under MSRA
+    heatmaps[2, ..., 3] = -np.abs(heatmaps[2, ..., 3]) - 0.1  # no positive peak: (0, 0)
+    decoded = HeatmapDecoder(codec.input_size, convention="msra")(heatmaps).numpy()
+    np.testing.assert_allclose(decoded, reference(heatmaps, codec), atol=1e-5)
+    assert decoded[1, 2, 0] == 4.0 and decoded[2, 3, :2].tolist() == [0.0, 0.0]
+    assert decoded[0, 0, 0] == 0.0  # border peak x = 0: input pixel 0
 
 
 def test_converted_decoder_model_gives_keypoints_as_the_keras_model():

@@ -39,8 +39,9 @@ several scales; at each scale the outputs are resized to the finest output and a
 then heatmaps and tags are resized to the scale-1 input resolution (``PROJECT2IMAGE``), the
 heatmaps averaged over the flip and the scales, the tags of scale 1 (and its flip) kept; then
 grouping at stride 1 with their test settings (:func:`tfpose.codecs.grouping.authors_grouping`).
-Both keep the library's pixel convention (steps 2 and 4); the authors' own half-pixel offsets
-(integer image centre, ``+0.5`` in their adjust step) are not reproduced.
+Either protocol runs under the codec's pixel ``convention``: tfpose's by default; imported
+LitePose weights get ``"msra"``, HigherHRNet's own offsets (a whole-pixel image centre mapped
+onto ``(W / 2, H / 2)``, ``+0.5`` in their adjust and refine steps) in steps 4 and the crop.
 """
 
 from __future__ import annotations
@@ -73,6 +74,10 @@ class BottomUpCodec:
       sigma: Gaussian standard deviation in output pixels (2 at every resolution, as LitePose).
       max_people: persons kept per image for the tag loss (the rest still get heatmaps).
       grouping: test-time grouping settings (:class:`~tfpose.codecs.grouping.GroupingConfig`).
+      convention: the pixel convention of the model's weights (:mod:`tfpose.codecs.geometry`):
+        ``"tfpose"``, or ``"msra"`` for imported LitePose weights (HigherHRNet's test code: the
+        image centre a whole pixel, the box centre on ``(W / 2, H / 2)`` of the input and of the
+        grid, and half a pixel added to every joint its sub-pixel step places).
     """
 
     input_size: tuple[int, int] = (512, 512)
@@ -80,8 +85,10 @@ class BottomUpCodec:
     sigma: float = 2.0
     max_people: int = 30
     grouping: GroupingConfig = GroupingConfig()
+    convention: str = "tfpose"
 
     def __post_init__(self):
+        geometry.check_convention(self.convention)
         for stride in self.strides:
             if self.input_size[0] % stride or self.input_size[1] % stride:
                 raise ValueError(f"input size {self.input_size} is not divisible by output "
@@ -172,9 +179,10 @@ class BottomUpCodec:
             except ValueError as e:
                 raise ValueError(f"test scale {scale:g} gives a {size[0]}x{size[1]} input for "
                                  f"a {image_size[0]}x{image_size[1]} image: {e}") from None
-        center, size = geometry.whole_image_center_size(image_size, base)
+        center, size = geometry.whole_image_center_size(image_size, base, self.convention)
         return ImageInputs(image_size, tuple(float(v) for v in center.numpy()),
-                           tuple(float(v) for v in size.numpy()), tuple(base), sizes)
+                           tuple(float(v) for v in size.numpy()), tuple(base), sizes,
+                           self.convention)
 
     def at_input_size(self, input_size) -> BottomUpCodec:
         """This codec for an input of ``input_size`` (H, W): same strides, sigma, grouping."""
@@ -320,8 +328,12 @@ class BottomUpCodec:
     def grid_to_image(self, poses, image_size):
         """``[P, K, 3]`` grouping-grid ``(x, y, score)`` -> image pixels for an ``(H, W)`` image."""
         poses = np.asarray(poses, np.float32)
-        center, size = geometry.whole_image_center_size(image_size, self.input_size)
-        to_grid = geometry.affine_matrix(center, size, 0.0, self.grid_size)
+        if self.convention == "msra":  # HigherHRNet's adjust and refine add half a pixel
+            poses = np.concatenate([poses[..., :2] + 0.5, poses[..., 2:]], -1)
+        center, size = geometry.whole_image_center_size(image_size, self.input_size,
+                                                        self.convention)
+        to_grid = geometry.affine_matrix(center, size, 0.0, self.grid_size,
+                                         convention=self.convention)
         to_image = geometry.invert_affine(to_grid)
         points = geometry.apply_affine(to_image, poses[..., :2].reshape(-1, 2)).numpy()
         image = np.concatenate([points.reshape(poses.shape[:-1] + (2,)), poses[..., 2:]], -1)

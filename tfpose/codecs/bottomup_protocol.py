@@ -141,7 +141,7 @@ class ImageInputs:
 
     Every scale sees the same box of the image: ``center`` and ``size`` (x, y) / (w, h) in
     image pixels, whose edges map onto the input's edges (:func:`tfpose.codecs.geometry.
-    affine_matrix`, the library's pixel convention). The scale-1 input, ``base_size`` (H, W),
+    affine_matrix`) under the model's ``convention``. The scale-1 input, ``base_size`` (H, W),
     fixes the grouping grid.
     """
 
@@ -150,10 +150,13 @@ class ImageInputs:
     size: tuple[float, float]
     base_size: tuple[int, int]
     sizes: tuple[tuple[int, int], ...]
+    convention: str = "tfpose"
 
     def matrix(self, input_size) -> np.ndarray:
-        """The ``[2, 3]`` image -> input affine for an input of ``input_size`` (H, W)."""
-        return geometry.affine_matrix(self.center, self.size, 0.0, input_size).numpy()
+        """The ``[2, 3]`` image -> input affine for an input of ``input_size`` (H, W), under the
+        model's pixel convention (:mod:`tfpose.codecs.geometry`)."""
+        return geometry.affine_matrix(self.center, self.size, 0.0, input_size,
+                                      convention=self.convention).numpy()
 
     def images(self, image) -> list[np.ndarray]:
         """The model input of every scale, ``[H_s, W_s, 3]`` float32 from an ``[H, W, 3]``

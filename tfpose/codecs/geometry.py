@@ -8,6 +8,20 @@ pixels; :func:`affine_matrix` maps the box's edges onto the edges of an output g
 same box, they stay aligned at any stride: ``x_heatmap = (x_input + 0.5) / stride - 0.5``, and a
 horizontal flip is ``x -> W - 1 - x`` in either grid (no one-pixel shift is needed).
 
+Two conventions place a box on a grid (``convention``; :data:`CONVENTIONS`):
+
+* ``"tfpose"`` (the library's, every model tfpose trains): the box's edges onto the grid's pixel
+  edges, so the box centre lands on ``((W - 1) / 2, (H - 1) / 2)``; the heatmap and input grids
+  of a crop are aligned at their edges (``x_heatmap = (x_input + 0.5) / stride - 0.5``).
+* ``"msra"`` (deep-high-resolution-net.pytorch and human-pose-estimation.pytorch, whose
+  ``get_affine_transform`` maps the box centre onto ``(W / 2, H / 2)``; mmpose's
+  ``MSRAHeatmap`` codec follows it): heatmap pixel ``j`` is input pixel ``j * stride``, and
+  their flip is ``x -> W - x``. The weights of HRNet and SimpleBaseline were trained under it,
+  so an imported model is cropped and decoded with it (1.5 input pixels from tfpose's at stride
+  4, a bias of about 1-2 AP).
+
+Both scale a box of ``size`` onto ``W`` pixels by ``W / size`` (and likewise in y).
+
 All functions are TensorFlow ops, batched over leading dimensions, so the same code runs inside
 ``tf.data`` and, eagerly, when predictions are mapped back to the image.
 """
@@ -17,6 +31,29 @@ from __future__ import annotations
 import math
 
 import tensorflow as tf
+
+CONVENTIONS = ("tfpose", "msra")
+
+
+def check_convention(convention: str) -> str:
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+    return convention
+
+
+def grid_centre(size: float, convention: str = "tfpose") -> float:
+    """Where a box centre lands on a grid ``size`` pixels wide (or high) under ``convention``."""
+    return (size - 1.0) / 2.0 if check_convention(convention) == "tfpose" else size / 2.0
+
+
+def grid_to_grid(points, from_size, to_size, convention: str = "tfpose"):
+    """``[..., 2]`` (x, y) points on one grid of a crop -> another grid of the same crop (e.g.
+    heatmap -> input pixels), grids ``(H, W)``: ``x_to = (x_from - c_from) * W_to / W_from +
+    c_to`` with the centres of :func:`grid_centre`. Works on numpy arrays and tensors."""
+    (fh, fw), (th, tw) = ((float(v) for v in from_size), (float(v) for v in to_size))
+    x = (points[..., 0] - grid_centre(fw, convention)) * (tw / fw) + grid_centre(tw, convention)
+    y = (points[..., 1] - grid_centre(fh, convention)) * (th / fh) + grid_centre(th, convention)
+    return x, y
 
 
 def box_to_center_size(boxes, aspect_ratio: float, padding: float = 1.25):
@@ -60,21 +97,27 @@ def box_covering_keypoints(boxes, keypoints):
     return tf.where(inside, boxes, grown)
 
 
-def whole_image_center_size(image_size, output_size):
+def whole_image_center_size(image_size, output_size, convention: str = "tfpose"):
     """Centre and size that fit a whole ``(H, W)`` image into an ``(H, W)`` output grid.
 
     The image keeps its aspect ratio, is centred, and the unused part of the output is padding
-    (the bottom-up view of an image). Tensors of shape ``[..., 2]`` (x, y) and (w, h).
+    (the bottom-up view of an image). Tensors of shape ``[..., 2]`` (x, y) and (w, h). Under
+    ``"msra"`` the centre is HigherHRNet's whole pixel ``(int(W / 2 + 0.5), int(H / 2 + 0.5))``
+    (``get_multi_scale_size``, which LitePose's test code calls); the size is the same.
     """
     image_size = tf.cast(tf.convert_to_tensor(image_size), tf.float32)
     height, width = image_size[..., 0], image_size[..., 1]
     # The image's pixel edges run from -0.5 to W - 0.5: that is the box to fit.
     box = tf.stack([tf.fill(tf.shape(width), -0.5), tf.fill(tf.shape(height), -0.5), width,
                     height], axis=-1)
-    return box_to_center_size(box, output_size[1] / output_size[0], padding=1.0)
+    center, size = box_to_center_size(box, output_size[1] / output_size[0], padding=1.0)
+    if check_convention(convention) == "msra":
+        center = tf.floor(tf.stack([width, height], axis=-1) / 2.0 + 0.5)
+    return center, size
 
 
-def affine_matrix(center, size, rotation, output_size, flip=False):
+def affine_matrix(center, size, rotation, output_size, flip=False,
+                  convention: str = "tfpose"):
     """Image -> output affine matrices ``[..., 2, 3]``.
 
     Args:
@@ -82,7 +125,9 @@ def affine_matrix(center, size, rotation, output_size, flip=False):
       size: ``[..., 2]`` box size (w, h) in image pixels; mapped onto the whole output grid.
       rotation: ``[...]`` degrees; positive turns the person counter-clockwise in the output.
       output_size: ``(H, W)`` of the output grid (model input or heatmap).
-      flip: ``[...]`` bool; mirror the output horizontally (``x -> W - 1 - x``).
+      flip: ``[...]`` bool; mirror the output horizontally about the box centre (``x -> W - 1 -
+        x`` under ``"tfpose"``, ``x -> W - x`` under ``"msra"``).
+      convention: where the box centre lands (module docstring).
     """
     center = tf.convert_to_tensor(center, tf.float32)
     size = tf.convert_to_tensor(size, tf.float32)
@@ -94,11 +139,12 @@ def affine_matrix(center, size, rotation, output_size, flip=False):
     a, b = kx * cos, kx * sin
     c, d = -ky * sin, ky * cos
     cx, cy = center[..., 0], center[..., 1]
-    tx = (out_w - 1.0) / 2.0 - (a * cx + b * cy)
-    ty = (out_h - 1.0) / 2.0 - (c * cx + d * cy)
+    ox, oy = grid_centre(out_w, convention), grid_centre(out_h, convention)
+    tx = ox - (a * cx + b * cy)
+    ty = oy - (c * cx + d * cy)
     mirror = tf.cast(tf.broadcast_to(flip, tf.shape(a)), tf.float32)
     sign = 1.0 - 2.0 * mirror
-    a, b, tx = sign * a, sign * b, sign * tx + mirror * (out_w - 1.0)
+    a, b, tx = sign * a, sign * b, sign * tx + mirror * (2.0 * ox)
     rows = [tf.stack([a, b, tx], axis=-1), tf.stack([c, d, ty], axis=-1)]
     return tf.stack(rows, axis=-2)
 

@@ -17,6 +17,17 @@ Decoders: ``argmax``; ``quarter`` (argmax + 0.25 px toward the higher neighbour,
 baseline); ``dark`` (Zhang et al., CVPR 2020: Gaussian modulation of the heatmap, then a
 second-order Taylor step on the log-heatmap around the peak).
 
+Conventions (``convention``, :mod:`tfpose.codecs.geometry`): a codec crops, decodes, merges the
+flip test and maps back to the image under the convention its model's weights were trained
+with. ``"tfpose"`` (models tfpose trains) is the one above. ``"msra"`` is the HRNet /
+SimpleBaseline authors' code (``lib/core/inference.py``, ``lib/utils/transforms.py`` of
+deep-high-resolution-net.pytorch; mmpose's ``MSRAHeatmap``), which imported weights were trained
+and published under: the box centre lands on ``(W / 2, H / 2)`` of the crop and the heatmap,
+heatmap pixel ``j`` is input pixel ``j * stride``; their flip (``x -> W - x``) makes the flip
+test shift the mirrored-back heatmaps one pixel right (``SHIFT_HEATMAP``); their decoder moves
+a peak a quarter pixel only when it is at least two pixels from every border
+(``1 < px < W - 1``) and puts keypoints whose peak is not positive at heatmap ``(0, 0)``.
+
 Encoding is written in TF ops (it runs inside ``tf.data``); decoding is numpy (evaluation,
 inference on the host).
 """
@@ -34,6 +45,9 @@ from tfpose.codecs import geometry
 
 DECODERS = ("argmax", "quarter", "dark")
 OUTPUTS = ("gaussian", "sigmoid")
+# The quarter step moves a peak at x only when margin <= x < W - 1 (and likewise in y): tfpose
+# wherever both neighbours exist, the MSRA code only from x = 2 (its ``1 < px``).
+QUARTER_MARGIN = {"tfpose": 1, "msra": 2}
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,8 @@ class HeatmapCodec:
       output: ``"gaussian"`` (the model regresses heatmaps) or ``"sigmoid"`` (logits).
       decoder: default decoder, one of ``argmax``, ``quarter``, ``dark``.
       padding: box enlargement around a person before cropping (1.25 is the common choice).
+      convention: ``"tfpose"`` or ``"msra"`` (module docstring): the pixel conventions the
+        model's weights were trained with.
     """
 
     input_size: tuple[int, int] = (256, 192)
@@ -55,8 +71,10 @@ class HeatmapCodec:
     output: str = "gaussian"
     decoder: str = "dark"
     padding: float = 1.25
+    convention: str = "tfpose"
 
     def __post_init__(self):
+        geometry.check_convention(self.convention)
         if self.output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
         if self.decoder not in DECODERS:
@@ -77,10 +95,19 @@ class HeatmapCodec:
         return geometry.box_to_center_size(boxes, self.aspect_ratio, self.padding)
 
     def image_to_heatmap_matrix(self, center, size, rotation=0.0, flip=False):
-        return geometry.affine_matrix(center, size, rotation, self.heatmap_size, flip)
+        return geometry.affine_matrix(center, size, rotation, self.heatmap_size, flip,
+                                      self.convention)
 
     def image_to_input_matrix(self, center, size, rotation=0.0, flip=False):
-        return geometry.affine_matrix(center, size, rotation, self.input_size, flip)
+        return geometry.affine_matrix(center, size, rotation, self.input_size, flip,
+                                      self.convention)
+
+    def heatmap_to_input(self, points):
+        """``[..., 2]`` heatmap pixels -> ``[..., 2]`` input pixels of the same crop (numpy
+        arrays or tensors)."""
+        x, y = geometry.grid_to_grid(points, self.heatmap_size, self.input_size,
+                                     self.convention)
+        return tf.stack([x, y], -1) if tf.is_tensor(points) else np.stack([x, y], -1)
 
     # ---- encode (TF) ---------------------------------------------------------------------
     def encode(self, keypoints, visible):
@@ -138,8 +165,11 @@ class HeatmapCodec:
             raise ValueError(f"expected heatmaps [N, H, W, K], got shape {heatmaps.shape}")
         maps = np.transpose(heatmaps, (0, 3, 1, 2))  # [N, K, H, W]: one map per row below
         coords, scores = _argmax(maps)
+        if self.convention == "msra":  # their get_max_preds: no positive peak, no position
+            coords = coords * (scores > 0)[..., None]
         if decoder == "quarter":
-            coords = coords + 0.25 * np.sign(_gradient(maps, coords))
+            margin = QUARTER_MARGIN[self.convention]
+            coords = coords + 0.25 * np.sign(_gradient(maps, coords, margin))
         elif decoder == "dark":
             coords = coords + _dark_offsets(maps, coords, _dark_kernel(self.sigma))
         return coords, scores
@@ -151,13 +181,16 @@ class HeatmapCodec:
         to_image = geometry.invert_affine(self.image_to_heatmap_matrix(center, size))
         return geometry.apply_affine(to_image, coords).numpy(), scores
 
-    @staticmethod
-    def merge_flip(outputs, flipped_outputs, flip_index):
+    def merge_flip(self, outputs, flipped_outputs, flip_index):
         """Average outputs with those of the horizontally flipped input (flip test).
 
-        ``flipped_outputs`` are mirrored back and their left/right channels swapped first.
+        ``flipped_outputs`` are mirrored back and their left/right channels swapped first; under
+        ``"msra"`` they are also shifted one pixel right, the first column kept
+        (``SHIFT_HEATMAP``: their mirrored crop is one pixel off, module docstring).
         """
         unflipped = np.asarray(flipped_outputs)[:, :, ::-1, :][..., np.asarray(flip_index)]
+        if self.convention == "msra":
+            unflipped = np.concatenate([unflipped[:, :, :1], unflipped[:, :, :-1]], axis=2)
         return 0.5 * (np.asarray(outputs) + unflipped)
 
 
@@ -182,13 +215,14 @@ def _neighbourhood(maps: np.ndarray, coords: np.ndarray) -> np.ndarray:
     return np.moveaxis(np.array(rows), (0, 1), (-2, -1))
 
 
-def _gradient(maps: np.ndarray, coords: np.ndarray) -> np.ndarray:
-    """Central difference (d/dx, d/dy) at each peak, zero on the border."""
+def _gradient(maps: np.ndarray, coords: np.ndarray, margin: int = 1) -> np.ndarray:
+    """Central difference (d/dx, d/dy) at each peak; zero unless the peak is at least
+    ``margin`` pixels from the left and top borders and inside the right and bottom ones."""
     h, w = maps.shape[-2:]
     nb = _neighbourhood(maps, coords)
     grad = np.stack([nb[..., 1, 2] - nb[..., 1, 0], nb[..., 2, 1] - nb[..., 0, 1]], axis=-1)
     x, y = coords[..., 0], coords[..., 1]
-    interior = (x > 0) & (x < w - 1) & (y > 0) & (y < h - 1)
+    interior = (x >= margin) & (x < w - 1) & (y >= margin) & (y < h - 1)
     return grad * interior[..., None]
 
 

@@ -150,10 +150,11 @@ def _example_fn(records, codec: BottomUpCodec, augment: BottomUpAugmentConfig):
         if not size_ok:  # annotations (and the ignore mask) would not line up with the pixels
             tf.print("tfpose: skipping image whose size differs from its annotation",
                      row["image_path"], output_stream=sys.stderr)
-        center, size = fit_image(image_size, codec.input_size, augment.fit)
+        center, size = fit_image(image_size, codec.input_size, augment.fit, codec.convention)
         seed = tf.stack([example_seed, tf.constant(0, tf.int64)])
         center, size, rotation, flip = _jitter(center, size, augment, seed)
-        to_input = geometry.affine_matrix(center, size, rotation, codec.input_size, flip)
+        to_input = geometry.affine_matrix(center, size, rotation, codec.input_size, flip,
+                                          codec.convention)
         keypoints = tf.cond(flip, lambda: tf.gather(row["keypoints"], flip_index, axis=1),
                             lambda: row["keypoints"])
         targets = codec.encode(keypoints_to_input(keypoints, to_input, codec.input_size))
@@ -171,13 +172,14 @@ def _example_fn(records, codec: BottomUpCodec, augment: BottomUpAugmentConfig):
     return example
 
 
-def fit_image(image_size, input_size, fit: str = "whole_image"):
-    """Centre and size (image pixels) of the crop that ``fit`` makes of an ``(H, W)`` image.
+def fit_image(image_size, input_size, fit: str = "whole_image", convention: str = "tfpose"):
+    """Centre and size (image pixels) of the crop that ``fit`` makes of an ``(H, W)`` image
+    (the centre under the model's pixel ``convention``, :mod:`tfpose.codecs.geometry`).
 
     ``whole_image``: the whole image at the input's aspect ratio, centred, padded;
     ``short_side``: the largest crop of the input's aspect ratio inside the image, centred.
     """
-    center, size = geometry.whole_image_center_size(image_size, input_size)
+    center, size = geometry.whole_image_center_size(image_size, input_size, convention)
     if fit == "short_side":
         height, width = (tf.cast(image_size[i], tf.float32) for i in (0, 1))
         aspect = input_size[1] / input_size[0]

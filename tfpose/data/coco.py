@@ -237,7 +237,10 @@ def read_detections(
     min_score: float = 0.0, check_images: bool = True,
 ) -> PersonRecords:
     """Person boxes from a detector results file (``[{"image_id", "category_id", "bbox",
-    "score"}]``, the standard COCO results list) for top-down evaluation."""
+    "score"}]``, the standard COCO results list) for top-down evaluation. Boxes are kept as the
+    detector gave them, as the HRNet / SimpleBaseline evaluation and ``tfpose predict`` take
+    them (clipping one that crosses the image's edge would move its crop); only boxes with no
+    pixel in the image are skipped."""
     detections = read_json(det_file)
     if not isinstance(detections, list):
         raise DataError(det_file, "expected a list of detections [{image_id, bbox, score, ...}]")
@@ -256,9 +259,10 @@ def read_detections(
             report.skip("non-person detections")
         elif det["score"] < min_score:
             report.skip(f"detections scored below {min_score}")
-        elif (box := clip_box(det["bbox"], image["width"], image["height"])) is None:
+        elif clip_box(det["bbox"], image["width"], image["height"]) is None:
             report.skip("detections outside the image")
         else:
             path = os.path.join(image_dir, image["file_name"])
+            box = [float(v) for v in det["bbox"]]
             rows.append((path, det["image_id"], box, empty, float(det["score"])))
     return finish_records(keypoint_set, rows, report, check_images)

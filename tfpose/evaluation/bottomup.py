@@ -250,7 +250,7 @@ class BottomUpEvaluator:
     def _to_input(self, poses: np.ndarray, batch: dict, i: int) -> np.ndarray:
         """``[P, K, 3]`` image-pixel poses of batch image ``i`` -> its input pixels."""
         matrix = geometry.affine_matrix(batch["center"][i], batch["size"][i], 0.0,
-                                          self.codec.input_size)
+                                          self.codec.input_size, convention=self.codec.convention)
         points = geometry.apply_affine(matrix, poses[..., :2].reshape(-1, 2)).numpy()
         return np.concatenate([points.reshape(poses.shape[:-1] + (2,)), poses[..., 2:]], -1)
 

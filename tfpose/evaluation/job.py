@@ -78,7 +78,8 @@ def evaluate_model(model: LoadedModel, dataset: str, data_root=None, *, flip_tes
             keep = sorted(set(records.image_ids.tolist()))[:max_images]
             records = records.select(np.isin(records.image_ids, keep))
         evaluator = TopDownEvaluator(files, records, codec, flip_test=flip_test,
-                                     batch_size=1 if model.format == "tflite" else 32)
+                                     batch_size=1 if model.format == "tflite" else 32,
+                                     detections=boxes_file is not None)
         metrics = evaluator(lambda images: model.run(images)[0])
         if boxes_file is not None:  # no ground truth per detected box: PCKs mean nothing
             metrics = {k: v for k, v in metrics.items() if not k.startswith("PCK")}

@@ -33,7 +33,7 @@ from tfpose.data.mpii import load_ground_truth_mat
 from tfpose.data.records import PersonRecords
 from tfpose.data.topdown import topdown_dataset
 from tfpose.errors import DataError
-from tfpose.evaluation.coco import evaluate_keypoints, keypoint_results
+from tfpose.evaluation.coco import evaluate_keypoints, keypoint_results, oks_nms
 from tfpose.evaluation.crowdpose import evaluate_crowdpose
 from tfpose.evaluation.mpii import evaluate_pckh
 from tfpose.evaluation.pck import pck_box, pck_torso
@@ -53,6 +53,8 @@ class TopDownPredictions:
       image_ids, box_scores: ``[N]`` per person.
       crops: ``[M, H, W, 3]`` uint8, the first ``M`` input crops (for drawing).
       crop_keypoints: ``[M, K, 3]`` predicted (x, y, score) in crop pixels.
+      box_areas: ``[N]`` area of each person's crop box in image pixels (padded, at the model's
+        aspect ratio): the scale of OKS-NMS.
     """
 
     keypoints: np.ndarray
@@ -62,6 +64,7 @@ class TopDownPredictions:
     box_scores: np.ndarray
     crops: np.ndarray
     crop_keypoints: np.ndarray
+    box_areas: np.ndarray | None = None
 
     def drawable(self) -> tuple[np.ndarray, np.ndarray]:
         """The kept model inputs and, per input, the one person predicted in it (``[M, K, 3]``).
@@ -83,10 +86,14 @@ class TopDownEvaluator:
       flip_test: average with the mirrored crops' outputs by default.
       eager: call Keras models eagerly instead of through ``predict_on_batch`` (no tracing:
         quicker for tiny models and small validation sets, slower for big ones).
+      detections: the records are a detector's boxes (several may hold one person): COCO-format
+        results go through OKS-NMS at 0.9 before scoring, as the HRNet / SimpleBaseline
+        evaluation does (:func:`tfpose.evaluation.coco.oks_nms`, the crop box's area as scale).
     """
 
     def __init__(self, files: DatasetFiles, records: PersonRecords, codec: HeatmapCodec, *,
-                 batch_size: int = 32, flip_test: bool = True, eager: bool = False):
+                 batch_size: int = 32, flip_test: bool = True, eager: bool = False,
+                 detections: bool = False):
         if len(records) == 0:
             raise DataError(files.val_ann, "no validation person with labelled keypoints")
         self.files = files
@@ -95,6 +102,7 @@ class TopDownEvaluator:
         self.batch_size = batch_size
         self.flip_test = flip_test
         self.eager = eager
+        self.detections = detections
         self.keypoint_set = records.keypoint_set
         self._warned = False
 
@@ -174,7 +182,8 @@ class TopDownEvaluator:
             keypoints=points, scores=scores, truth=joined["keypoints"],
             image_ids=joined["image_id"], box_scores=joined["score"],
             crops=np.clip(crops, 0, 255).astype(np.uint8),
-            crop_keypoints=np.concatenate([crop_points, scores[:len(crops), :, None]], -1))
+            crop_keypoints=np.concatenate([crop_points, scores[:len(crops), :, None]], -1),
+            box_areas=joined["size"].prod(-1))
 
     def metrics(self, predictions: TopDownPredictions) -> dict:
         """The dataset's metrics (module docstring) of ``predictions``."""
@@ -186,6 +195,8 @@ class TopDownEvaluator:
         if self.files.coco_format:
             results = keypoint_results(predictions.image_ids, predictions.keypoints,
                                        predictions.scores, predictions.box_scores)
+            if self.detections and self.keypoint_set.sigmas is not None:
+                results = oks_nms(results, predictions.box_areas, self.keypoint_set.sigmas)
             if self.files.name == "crowdpose":
                 stats = evaluate_crowdpose(self.files.val_ann, results)
             else:

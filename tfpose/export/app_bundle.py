@@ -6,7 +6,9 @@
 Each ``NAME.tflite`` is copied to ``ASSETS/models/NAME.tflite`` beside ``NAME.properties``
 (``java.util.Properties``: the app reads it without a JSON or flatbuffer parser): its label,
 kind, keypoint set, how its output decodes (``decoded`` keypoints in input pixels, ``gaussian``
-heatmaps or ``sigmoid`` logits) and whether it needs LCE's binary kernels; a bottom-up model's
+heatmaps or ``sigmoid`` logits), whether it needs LCE's binary kernels and its pixel
+``convention`` (:mod:`tfpose.codecs.geometry`: ``tfpose``, or ``msra`` for imported published
+weights; model information from before conventions means ``tfpose``); a bottom-up model's
 ``grouping.*`` entries carry its codec's test-time grouping settings
 (:class:`tfpose.codecs.grouping.GroupingConfig`, for the app's ``AssociativeGrouping``) and the
 stride of the grouping grid. The facts come from the model information ``tfpose convert`` puts
@@ -21,6 +23,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from tfpose.codecs.geometry import CONVENTIONS
 from tfpose.codecs.model_info import read_tflite_info
 from tfpose.errors import DataError
 from tfpose.runtime.flatbuffer import op_histogram
@@ -44,10 +47,14 @@ def app_properties(path: Path) -> str:
         output = info.codec["output"]
     else:
         output = "gaussian"  # bottom-up heatmaps are regressed
+    convention = info.codec.get("convention", "tfpose")
+    if convention not in CONVENTIONS:
+        raise DataError(path, f"unknown pixel convention {convention!r} in its model "
+                        f"information (the app knows {', '.join(CONVENTIONS)})")
     binary = any(name.startswith("Lce") for name in op_histogram(flatbuffer))
     label = f"{path.stem} ({'binary, LCE' if binary else info.kind})"
     lines = {"label": label, "kind": info.kind, "keypoints": info.keypoints, "output": output,
-             "binary": str(binary).lower(), "model": info.model}
+             "binary": str(binary).lower(), "model": info.model, "convention": convention}
     if info.kind == "bottomup":
         lines.update(_grouping(info, path))
     return "".join(f"{key}={_escape(value)}\n" for key, value in lines.items())

@@ -4,7 +4,9 @@
 HeatmapCodec`: argmax, then a quarter pixel toward the higher neighbour on each axis, none on the
 border; scores are the activated peak values) written in ops every TFLite runtime has (one-hot
 masks and sums instead of gathers), followed by the map from heatmap to input pixels
-``x_in = (x_heatmap + 0.5) * stride - 0.5`` (:mod:`tfpose.codecs.geometry`). DARK needs a blur
+(:func:`tfpose.codecs.geometry.grid_to_grid`: ``x_in = (x_heatmap + 0.5) * stride - 0.5`` under
+tfpose's convention, ``x_heatmap * stride`` under the MSRA one of imported HRNet /
+SimpleBaseline weights, whose quarter step and empty-peak rule it follows too). DARK needs a blur
 and a log around the peak per joint; the quarter step keeps the graph small and its gap to DARK
 is a fraction of a heatmap pixel (README, codec upper bound).
 
@@ -16,7 +18,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from tfpose.codecs.heatmap import OUTPUTS, HeatmapCodec
+from tfpose.codecs import geometry
+from tfpose.codecs.heatmap import OUTPUTS, QUARTER_MARGIN, HeatmapCodec
 from tfpose.layers.common import PACKAGE
 
 
@@ -27,14 +30,17 @@ class HeatmapDecoder(tf.keras.layers.Layer):
     Args:
       input_size: the model input ``(H, W)`` the heatmaps belong to.
       output: ``"gaussian"`` (heatmaps as they are) or ``"sigmoid"`` (logits: sigmoid first).
+      convention: the codec's pixel convention, ``"tfpose"`` or ``"msra"``.
     """
 
-    def __init__(self, input_size, output: str = "gaussian", **kwargs):
+    def __init__(self, input_size, output: str = "gaussian", convention: str = "tfpose",
+                 **kwargs):
         super().__init__(**kwargs)
         if output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
         self.input_size = tuple(int(v) for v in input_size)
         self.activation_kind = output
+        self.convention = geometry.check_convention(convention)
 
     def call(self, heatmaps):
         heatmaps = tf.cast(heatmaps, tf.float32)
@@ -56,15 +62,21 @@ class HeatmapDecoder(tf.keras.layers.Layer):
         left = at(tf.pad(heatmaps[:, :, :-1], [[0, 0], [0, 0], [1, 0], [0, 0]]))
         down = at(tf.pad(heatmaps[:, 1:], [[0, 0], [0, 1], [0, 0], [0, 0]]))
         up = at(tf.pad(heatmaps[:, :-1], [[0, 0], [1, 0], [0, 0], [0, 0]]))
-        interior = tf.cast((x > 0) & (x < w - 1) & (y > 0) & (y < h - 1), tf.float32)
+        if self.convention == "msra":  # no positive peak: heatmap (0, 0), as the codec
+            found = tf.cast(score > 0, tf.float32)
+            x, y = x * found, y * found
+        margin = QUARTER_MARGIN[self.convention]
+        interior = tf.cast((x >= margin) & (x < w - 1) & (y >= margin) & (y < h - 1),
+                           tf.float32)
         x = x + 0.25 * tf.sign(right - left) * interior
         y = y + 0.25 * tf.sign(down - up) * interior
-        stride_y, stride_x = self.input_size[0] / h, self.input_size[1] / w
-        return tf.stack([(x + 0.5) * stride_x - 0.5, (y + 0.5) * stride_y - 0.5, score], -1)
+        x, y = geometry.grid_to_grid(tf.stack([x, y], -1), (h, w), self.input_size,
+                                     self.convention)
+        return tf.stack([x, y, score], -1)
 
     def get_config(self):
         return {**super().get_config(), "input_size": self.input_size,
-                "output": self.activation_kind}
+                "output": self.activation_kind, "convention": self.convention}
 
 
 def _flat(maps):
@@ -82,5 +94,6 @@ def with_decoder(model: tf.keras.Model, codec: HeatmapCodec) -> tf.keras.Model:
     if tuple(model.outputs[0].shape[1:3]) != expected:
         raise ValueError(f"{model.name} outputs {tuple(model.outputs[0].shape[1:])}, the codec "
                          f"expects heatmaps of {expected}")
-    keypoints = HeatmapDecoder(codec.input_size, codec.output, name="keypoints")(model.outputs[0])
+    keypoints = HeatmapDecoder(codec.input_size, codec.output, codec.convention,
+                               name="keypoints")(model.outputs[0])
     return tf.keras.Model(model.inputs, keypoints, name=f"{model.name}_decoded")

@@ -6,8 +6,11 @@ The app re-implements, in plain Java, what runs between the camera and the model
 the model and the screen: the crop of a frame into the model input (the library's one affine,
 :func:`tfpose.inference.images.crop_box`, bilinear, zero fill), the heatmap decoder
 (:class:`tfpose.codecs.heatmap.HeatmapCodec`, argmax and quarter, Gaussian and sigmoid outputs),
-the keypoint sets, LitePose's associative-embedding grouping
-(:func:`tfpose.codecs.grouping.group_keypoints`) and the video tracker with its One-Euro
+both under each pixel convention (:mod:`tfpose.codecs.geometry`; ``*_msra`` files: that of
+imported published weights), the keypoint sets, LitePose's associative-embedding grouping
+(:func:`tfpose.codecs.grouping.group_keypoints`) and its grid back to the frame
+(:meth:`tfpose.codecs.associative_embedding.BottomUpCodec.grid_to_image`, both conventions),
+and the video tracker with its One-Euro
 smoothing and next-frame crops (:class:`tfpose.inference.tracking.PoseTracker`). Both test
 suites read the same files (``tests/export/test_golden.py`` regenerates them and compares; the
 JVM tests in ``android_demo/tests`` check the Java code against them), so the two
@@ -28,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from tfpose.codecs import geometry
+from tfpose.codecs.associative_embedding import BottomUpCodec
 from tfpose.codecs.grouping import GroupingConfig, group_keypoints
 from tfpose.codecs.heatmap import HeatmapCodec
 from tfpose.inference.images import crop_box
@@ -66,51 +70,76 @@ def keypoint_sets() -> dict[str, str]:
 
 
 def preprocessing() -> dict[str, str]:
-    """A camera-like frame cut into a model input, around the whole frame and around a box."""
+    """A camera-like frame cut into a model input, around the whole frame and around a box,
+    under each pixel convention; and a bottom-up model's whole-frame input under ``"msra"``,
+    whose centre is a whole pixel (a top-down crop of the whole frame keeps the fitted one)."""
     rng = np.random.default_rng(7)
     image = rng.integers(0, 256, size=(30, 40, 3), dtype=np.int64)  # H 30, W 40: landscape
     input_size = (32, 24)  # portrait model input: the whole-frame fit leaves bands
+    person = (31.0, 3.0, 11.0, 17.0)  # it reaches past the right edge: zero fill there too
     cases = {}
-    # the box reaches past the right edge: zero fill there too
-    for name, box, padding in (("whole", None, 1.0), ("box", (31.0, 3.0, 11.0, 17.0), 1.25)):
-        crop, matrix = crop_box(image.astype(np.uint8), input_size, box, padding)
-        sections = {"image": image, "input_size": np.asarray(input_size, np.int64)}
+    for name, box, padding, convention in (
+            ("whole", None, 1.0, "tfpose"), ("box", person, 1.25, "tfpose"),
+            ("whole_msra", None, 1.0, "msra"), ("box_msra", person, 1.25, "msra")):
+        crop, matrix = crop_box(image.astype(np.uint8), input_size, box, padding, convention)
+        sections = {"image": image, "input_size": np.asarray(input_size, np.int64),
+                    "convention_names": [convention]}
         if box is not None:
             sections.update(box=np.asarray(box, np.float64), padding=np.asarray([padding]))
         sections.update(image_to_input=matrix, input=crop)
         cases[f"preprocess_{name}.txt"] = _document(
-            f"crop_box(image, input_size, {'box, padding' if box else 'None'}): bilinear, "
-            "zero outside the image; input is float RGB 0-255 [H, W, 3]", sections)
+            f"crop_box(image, input_size, {'box, padding' if box else 'None'}, convention="
+            f"{convention!r}): bilinear, zero outside the image; input is float RGB 0-255 "
+            "[H, W, 3]", sections)
+    codec = BottomUpCodec(input_size=input_size, strides=(4, 2), convention="msra")
+    inputs = codec.inputs_for(image.shape[:2])
+    cases["preprocess_bottomup_msra.txt"] = _document(
+        "BottomUpCodec(input_size, convention='msra').inputs_for(image size): the whole image "
+        "around HigherHRNet's whole-pixel centre; input is float RGB 0-255 [H, W, 3]",
+        {"image": image, "input_size": np.asarray(input_size, np.int64),
+         "convention_names": ["msra"], "image_to_input": inputs.matrix(input_size),
+         "input": inputs.images(image.astype(np.uint8))[0]})
     return cases
 
 
 def _heatmaps(codec: HeatmapCodec, rng) -> np.ndarray:
     """One person's Gaussian heatmaps plus noise, with two cases a decoder can get wrong: a peak
-    on the border (no quarter shift there) and an empty map (all ties: argmax at 0, 0)."""
+    on the border (no quarter shift there) and an empty map (all ties: argmax at 0, 0). Under
+    ``"msra"`` three more: peaks one pixel from the left and from the top border (a quarter step
+    under tfpose's convention, none under the MSRA one), and a map without a positive value
+    (its peak inside; MSRA puts it at 0, 0)."""
     h, w = codec.heatmap_size
     k = COCO_17.num_keypoints
     points = np.stack([rng.uniform(1, w - 2, k), rng.uniform(1, h - 2, k)], axis=-1)
     points[3] = (0.0, 5.2)  # on the left border
+    if codec.convention == "msra":
+        points[6], points[8] = (1.3, 6.3), (7.4, 1.2)
     maps = codec.encode(points[None].astype(np.float32), np.ones((1, k), bool))[0].numpy()[0]
     maps = maps * rng.uniform(0.3, 1.0, k) + rng.uniform(0, 0.02, maps.shape)
     maps[..., 5] = 0.0  # nothing found: every value ties, the first pixel wins
+    if codec.convention == "msra":
+        maps[..., 7] -= 1.5
     return maps.astype(np.float32)
 
 
 def decoding() -> dict[str, str]:
-    """Raw outputs (Gaussian and sigmoid models) and what the codec decodes from them, in
-    heatmap pixels and in the pixels of the frame they were cut from (whole-frame crop)."""
+    """Raw outputs (Gaussian and sigmoid models; a Gaussian one under ``"msra"``) and what the
+    codec decodes from them, in heatmap pixels and in the pixels of the frame they were cut from
+    (a top-down whole-frame crop: the fitted centre under either convention, as
+    :func:`tfpose.inference.images.crop_box`)."""
     rng = np.random.default_rng(11)
     frame_size = (30, 40)
     cases = {}
-    for output in ("gaussian", "sigmoid"):
+    for output, convention in (("gaussian", "tfpose"), ("sigmoid", "tfpose"),
+                               ("gaussian", "msra")):
         codec = HeatmapCodec(input_size=(32, 24), heatmap_size=(16, 12), sigma=1.5,
-                             output=output, decoder="quarter")
+                             output=output, decoder="quarter", convention=convention)
         maps = _heatmaps(codec, rng)
         raw = maps if output == "gaussian" else np.log(
             np.clip(maps, 1e-4, 1 - 1e-4) / (1 - np.clip(maps, 1e-4, 1 - 1e-4)))
         center, size = geometry.whole_image_center_size(frame_size, codec.input_size)
         sections = {"output_is_sigmoid": np.asarray([int(output == "sigmoid")], np.int64),
+                    "convention_names": [convention],
                     "input_size": np.asarray(codec.input_size, np.int64),
                     "frame_size": np.asarray(frame_size, np.int64), "raw": raw}
         for decoder in ("argmax", "quarter"):
@@ -120,11 +149,38 @@ def decoding() -> dict[str, str]:
             sections[f"{decoder}_heatmap_xy"] = coords[0]
             sections[f"{decoder}_frame_xy"] = image_xy[0]
             sections[f"{decoder}_score"] = scores[0]
-        cases[f"decode_{output}.txt"] = _document(
-            f"HeatmapCodec(output={output!r}).decode of raw [H, W, K]; frame_xy: the same "
-            "keypoints in the frame the model input was cut from (whole frame, fitted)",
-            sections)
+        name = output if convention == "tfpose" else convention
+        cases[f"decode_{name}.txt"] = _document(
+            f"HeatmapCodec(output={output!r}, convention={convention!r}).decode of raw "
+            "[H, W, K]; frame_xy: the same keypoints in the frame the model input was cut from "
+            "(whole frame, fitted)", sections)
     return cases
+
+
+def bottomup_to_frame() -> dict[str, str]:
+    """``bottomup_to_frame.txt``: grouped persons on a bottom-up model's grouping grid and
+    :meth:`BottomUpCodec.grid_to_image` of them in the frame the whole-frame input was cut from,
+    under each convention (``msra``: a whole-pixel frame centre, the box centre on ``(W / 2, H /
+    2)`` and half a pixel added to every joint). An odd frame height; joints never found (value
+    0) stay at (0, 0)."""
+    rng = np.random.default_rng(13)
+    frame_size, input_size = (31, 40), (32, 24)
+    k = COCO_17.num_keypoints
+    codecs = {c: BottomUpCodec(input_size=input_size, strides=(4, 2), convention=c)
+              for c in ("tfpose", "msra")}
+    grid_h, grid_w = codecs["tfpose"].grid_size
+    poses = np.concatenate([rng.uniform(0, (grid_w - 1, grid_h - 1), (2, k, 2)),
+                            rng.uniform(0.2, 1.0, (2, k, 1))], -1).astype(np.float32)
+    poses[0, [4, 11], 2] = 0.0
+    poses[1, 0] = 0.0
+    sections = {"frame_size": np.asarray(frame_size, np.int64),
+                "input_size": np.asarray(input_size, np.int64),
+                "grid_size": np.asarray((grid_h, grid_w), np.int64), "poses": poses}
+    for convention, codec in codecs.items():
+        sections[f"{convention}_frame_poses"] = codec.grid_to_image(poses, frame_size)
+    return {"bottomup_to_frame.txt": _document(
+        "BottomUpCodec(input_size, strides=(4, 2), convention).grid_to_image(poses [P, K, 3] "
+        "on the grid, frame_size) -> <convention>_frame_poses [P, K, 3]", sections)}
 
 
 def tracking() -> dict[str, str]:
@@ -326,7 +382,8 @@ def grouping() -> dict[str, str]:
 
 
 def golden_files() -> dict[str, str]:
-    return {**keypoint_sets(), **preprocessing(), **decoding(), **tracking(), **grouping()}
+    return {**keypoint_sets(), **preprocessing(), **decoding(), **bottomup_to_frame(),
+            **tracking(), **grouping()}
 
 
 def write(folder: Path) -> list[Path]:

@@ -42,8 +42,10 @@ def list_images(folder) -> list[Path]:
     return found
 
 
-def crop_box(image: np.ndarray, input_size, box=None, padding: float = 1.25):
-    """Cut the model input for one person box ``(x, y, w, h)`` (None: the whole image).
+def crop_box(image: np.ndarray, input_size, box=None, padding: float = 1.25,
+             convention: str = "tfpose"):
+    """Cut the model input for one person box ``(x, y, w, h)`` (None: the whole image), with
+    the pixel ``convention`` of the model's weights (:mod:`tfpose.codecs.geometry`).
 
     Returns:
       ``(input [H, W, 3] float32 RGB 0-255, image_to_input [2, 3] affine)``.
@@ -54,14 +56,15 @@ def crop_box(image: np.ndarray, input_size, box=None, padding: float = 1.25):
     else:
         center, size = geometry.box_to_center_size(np.asarray(box, np.float32),
                                                      width / height, padding)
-    matrix = geometry.affine_matrix(center, size, 0.0, input_size)
+    matrix = geometry.affine_matrix(center, size, 0.0, input_size, convention=convention)
     crop = geometry.warp_image(image, matrix, input_size).numpy()
     return crop, matrix.numpy()
 
 
 def topdown_crop(image: np.ndarray, codec: HeatmapCodec, box=None):
-    """:func:`crop_box` with the codec's input size and padding (whole image: no padding)."""
-    return crop_box(image, codec.input_size, box, codec.padding)
+    """:func:`crop_box` with the codec's input size, padding and convention (whole image: no
+    padding)."""
+    return crop_box(image, codec.input_size, box, codec.padding, codec.convention)
 
 
 def to_image(points: np.ndarray, image_to_input: np.ndarray) -> np.ndarray:

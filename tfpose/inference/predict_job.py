@@ -18,7 +18,8 @@ results json.
   of taking the whole frame (:mod:`tfpose.inference.video`). Single images are predicted alone.
 
 Outputs in ``out``: ``<name>.jpg`` per image or ``<name>.mp4`` per video, and
-``results.json`` (standard COCO keypoint results, with ``file_name`` added).
+``results.json`` (standard COCO keypoint results, with ``file_name`` and the person's ``bbox``
+added: the box it was cropped from, or the box around a bottom-up person's keypoints).
 """
 
 from __future__ import annotations
@@ -156,7 +157,9 @@ def _results(persons: list[Person], image_id: int, name: str,
              track_ids: list[int] | None = None) -> list[dict]:
     results = [{"image_id": image_id, "category_id": 1, "file_name": name,
                 "keypoints": [round(float(v), 2) for v in p.keypoints.reshape(-1)],
-                "score": round(p.score, 4)} for p in persons]
+                "score": round(p.score, 4),
+                **({"bbox": [round(float(v), 2) for v in p.box]} if p.box else {})}
+               for p in persons]
     for result, track_id in zip(results, track_ids or [], strict=False):
         result["track_id"] = track_id
     return results

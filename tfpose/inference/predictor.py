@@ -22,7 +22,7 @@ import numpy as np
 from tfpose.codecs.bottomup_protocol import named_protocol
 from tfpose.errors import DataError
 from tfpose.evaluation.bottomup import protocol_runner, scale_outputs
-from tfpose.inference.images import crop_box, read_rgb, to_image
+from tfpose.inference.images import read_rgb, to_image, topdown_crop
 from tfpose.runtime.loading import LoadedModel
 
 
@@ -93,8 +93,7 @@ class PosePredictor:
         boxes = [None] if boxes is None or len(boxes) == 0 else list(boxes)
         scores = np.ones(len(boxes)) if box_scores is None else np.asarray(box_scores, float)
         codec = self.info.heatmap_codec()
-        crops, matrices = zip(*(crop_box(image, codec.input_size, box, codec.padding)
-                                for box in boxes), strict=True)
+        crops, matrices = zip(*(topdown_crop(image, codec, box) for box in boxes), strict=True)
         points = self._keypoints(np.stack(crops))
         persons = []
         for keypoints, matrix, box, box_score in zip(points, matrices, boxes, scores,
@@ -117,9 +116,7 @@ class PosePredictor:
                                        for i in range(0, len(crops), self.batch_size)])
             outputs = codec.merge_flip(outputs, mirrored, self.info.keypoint_set.flip_index)
         points, scores = codec.decode(outputs, self.decoder)
-        stride = np.array(codec.input_size[::-1], np.float32) / np.array(
-            codec.heatmap_size[::-1], np.float32)
-        return np.concatenate([(points + 0.5) * stride - 0.5, scores[..., None]], -1)
+        return np.concatenate([codec.heatmap_to_input(points), scores[..., None]], -1)
 
     def _bottom_up(self, image: np.ndarray) -> list[Person]:
         if self._runner is None:

@@ -50,8 +50,10 @@ from tfpose.weights.transfer import (
 log = logging.getLogger("tfpose")
 
 RESNET_DEPTH_BY_BLOCKS = {6: 50, 23: 101, 36: 152}  # bottlenecks in ResNet's third stage
-AUTHORS_HEATMAP_STRIDE = 4
 AUTHORS_SIGMA_AT_64 = 2.0  # the HRNet / SimpleBaseline configs: sigma 2 at 64x48, 3 at 96x72
+# How HRNet / SimpleBaseline weights (theirs, and mmpose's MSRAHeatmap ones) were trained and
+# are decoded: their pixel convention and get_final_preds' argmax + quarter step.
+AUTHORS_CONVENTION = {"convention": "msra", "decoder": "quarter"}
 
 
 @dataclass
@@ -233,9 +235,10 @@ def _num_keypoints(checkpoint: Checkpoint, requested: int | None, model_name: st
 
 
 def _info(model: tf.keras.Model, model_name: str, checkpoint: Checkpoint) -> ModelInfo:
-    """A pose checkpoint's codec is its authors' (Gaussian targets, sigma 2 at 64x48, at 1/4;
-    LitePose: its published preset's, 1/4 and 1/2, sigma 2); an initialised backbone gets the zoo
-    model's defaults (its preset's)."""
+    """A pose checkpoint's codec is its authors' (Gaussian targets, sigma 2 at 64x48, at 1/4,
+    decoded by their pixel convention and quarter step, :data:`AUTHORS_CONVENTION`; LitePose: its
+    published preset's, 1/4 and 1/2, sigma 2, HigherHRNet's pixel convention); an initialised
+    backbone gets the zoo model's defaults (its preset's), since tfpose trains it."""
     weights = {"layout": checkpoint.layout.name, "source": checkpoint.layout.source,
                "checkpoint": checkpoint.path.name,
                "model_options": checkpoint.layout.model_options}
@@ -245,13 +248,13 @@ def _info(model: tf.keras.Model, model_name: str, checkpoint: Checkpoint) -> Mod
     elif checkpoint.layout.architecture == "litepose":
         preset = entry(model_name).preset
         codec = BottomUpCodec(input_size=(height, width), strides=preset.strides,
-                              sigma=preset.sigma)
+                              sigma=preset.sigma, convention="msra")
         info = bottomup_info(codec, _keypoint_set(model.outputs[1].shape[-1], checkpoint),
                              model.name)
     else:
         h, w, k = model.output_shape[1:]
         codec = HeatmapCodec(input_size=(height, width), heatmap_size=(h, w),
-                             sigma=AUTHORS_SIGMA_AT_64 * h / 64)
+                             sigma=AUTHORS_SIGMA_AT_64 * h / 64, **AUTHORS_CONVENTION)
         info = topdown_info(codec, _keypoint_set(k, checkpoint), model.name)
     return info.replace(model=model_name, extra={**info.extra, "weights": weights})
 

@@ -40,7 +40,8 @@ import org.tfpose.demo.pose.TrackedPose;
  * ({@link PoseTracker#nextBoxes} is null), is one crop of the whole frame; otherwise one crop
  * per confident track, around its keypoints of the frame before. Bottom-up models find everyone
  * in the whole frame ({@link AssociativeGrouping}). Either way {@link PoseTracker} gives the
- * track ids and, when asked, smooths the keypoints.
+ * track ids and, when asked, smooths the keypoints. Every crop, grid and decoding follows the
+ * model's pixel convention ({@link ModelSpec#convention}), as its Python codec does.
  */
 final class PoseEstimator implements AutoCloseable {
   private static final int K = KeypointSet.COCO_NAMES.length;
@@ -166,11 +167,13 @@ final class PoseEstimator implements AutoCloseable {
   private Person topDown(int[] argb, int width, int height, Affine frameToUpright,
       int uprightWidth, int uprightHeight, double[] box, long[] nanos) {
     long t0 = System.nanoTime();
+    // The whole frame's fitted centre under either convention, as Python's crop_box.
     Affine.Crop crop = box == null
-        ? Affine.Crop.wholeFrame(uprightHeight, uprightWidth, inputHeight, inputWidth)
+        ? Affine.Crop.wholeFrame(uprightHeight, uprightWidth, inputHeight, inputWidth,
+            Affine.Convention.TFPOSE)
         : Affine.Crop.ofBox(box[0], box[1], box[2], box[3], inputWidth / (double) inputHeight,
             PADDING);
-    Affine uprightToInput = Affine.fromBox(crop, inputHeight, inputWidth);
+    Affine uprightToInput = Affine.fromBox(crop, inputHeight, inputWidth, spec.convention);
     ByteBuffer input = input(argb, width, height, frameToUpright.then(uprightToInput));
     long t1 = System.nanoTime();
     float[][] outputs = run(input);
@@ -187,8 +190,8 @@ final class PoseEstimator implements AutoCloseable {
       int[] s = outputShapes[outputIndex];
       float[] maps = s[2] == K ? values : firstChannels(values, s[0] * s[1], s[2]);
       keypoints = HeatmapDecoder.decode(maps, s[0], s[1], K,
-          spec.output == ModelSpec.Output.SIGMOID, true);
-      HeatmapDecoder.toFrame(keypoints, Affine.fromBox(crop, s[0], s[1]));
+          spec.output == ModelSpec.Output.SIGMOID, true, spec.convention);
+      HeatmapDecoder.toFrame(keypoints, Affine.fromBox(crop, s[0], s[1], spec.convention));
     }
     nanos[0] += t1 - t0;
     nanos[1] += t2 - t1;
@@ -205,26 +208,20 @@ final class PoseEstimator implements AutoCloseable {
       int uprightWidth, int uprightHeight, long[] nanos) {
     long t0 = System.nanoTime();
     Affine.Crop crop = Affine.Crop.wholeFrame(uprightHeight, uprightWidth, inputHeight,
-        inputWidth);
+        inputWidth, spec.convention);
     ByteBuffer input = input(argb, width, height,
-        frameToUpright.then(Affine.fromBox(crop, inputHeight, inputWidth)));
+        frameToUpright.then(Affine.fromBox(crop, inputHeight, inputWidth, spec.convention)));
     long t1 = System.nanoTime();
     float[][] outputs = run(input);
     long t2 = System.nanoTime();
     BottomUpOutputs grid = BottomUpOutputs.merge(outputs, outputShapes, K);
     AssociativeGrouping.Result grouped = AssociativeGrouping.groupWithScores(grid.heatmaps,
         grid.tags, grid.height, grid.width, K, grid.tagDim, spec.grouping);
-    Affine gridToUpright = Affine.fromBox(crop, grid.height, grid.width).inverse();
+    Affine uprightToGrid = Affine.fromBox(crop, grid.height, grid.width, spec.convention);
     List<Person> persons = new ArrayList<>();
     for (int p = 0; p < grouped.poses.size(); p++) {
-      float[][] keypoints = grouped.poses.get(p);
-      for (float[] point : keypoints) {
-        double x = point[0];
-        double y = point[1];
-        // Joints never found stay (0, 0, 0), as in BottomUpCodec.grid_to_image.
-        point[0] = point[2] > 0 ? (float) gridToUpright.x(x, y) : 0f;
-        point[1] = point[2] > 0 ? (float) gridToUpright.y(x, y) : 0f;
-      }
+      float[][] keypoints = BottomUpOutputs.toFrame(grouped.poses.get(p), uprightToGrid,
+          spec.convention);
       persons.add(new Person(keypoints, grouped.scores[p], keypointBox(keypoints)));
     }
     nanos[0] += t1 - t0;

@@ -5,7 +5,8 @@ package org.tfpose.demo.pose;
  *
  * <p>Pixel centres sit at integer coordinates. A crop is a centre and a size in frame pixels
  * mapped onto the whole output grid, so the model input and its heatmaps come from the same box
- * at any stride. Python builds the same matrices; the golden files check the two agree.
+ * at any stride. Where the centre lands is the model's {@link Convention}. Python builds the same
+ * matrices; the golden files check the two agree.
  */
 public final class Affine {
   /** Row-major {a, b, tx, c, d, ty}: u = a x + b y + tx, v = c x + d y + ty. */
@@ -15,12 +16,32 @@ public final class Affine {
     m = new double[] {a, b, tx, c, d, ty};
   }
 
-  /** The box (centre, size in frame pixels) onto an {@code outH x outW} grid, no rotation. */
-  public static Affine fromBox(Crop crop, int outH, int outW) {
+  /**
+   * The pixel conventions of {@code tfpose.codecs.geometry} (the model's {@code convention}
+   * property): where a box centre lands on a grid. Both scale a box of width {@code w} onto
+   * {@code W} pixels by {@code W / w}.
+   */
+  public enum Convention {
+    /** tfpose's: the box's edges on the grid's pixel edges, the centre on {@code (W - 1) / 2}. */
+    TFPOSE,
+    /** The HRNet / SimpleBaseline / HigherHRNet authors' (imported weights): on {@code W / 2}. */
+    MSRA;
+
+    /** Where a box centre lands on a grid {@code size} pixels wide (or high). */
+    public double gridCentre(int size) {
+      return this == TFPOSE ? (size - 1.0) / 2.0 : size / 2.0;
+    }
+  }
+
+  /**
+   * The box (centre, size in frame pixels) onto an {@code outH x outW} grid, no rotation, its
+   * centre where {@code convention} puts it.
+   */
+  public static Affine fromBox(Crop crop, int outH, int outW, Convention convention) {
     double kx = outW / crop.width;
     double ky = outH / crop.height;
-    return new Affine(kx, 0, (outW - 1.0) / 2.0 - kx * crop.centerX,
-        0, ky, (outH - 1.0) / 2.0 - ky * crop.centerY);
+    return new Affine(kx, 0, convention.gridCentre(outW) - kx * crop.centerX,
+        0, ky, convention.gridCentre(outH) - ky * crop.centerY);
   }
 
   /** This map, then {@code next}: frame -> upright -> model input, say. */
@@ -103,10 +124,17 @@ public final class Affine {
 
     /**
      * The whole frame fitted into a model input of {@code inputH x inputW}: aspect kept,
-     * centred, the rest padding. The frame's pixel edges run from -0.5 to W - 0.5.
+     * centred, the rest padding. The frame's pixel edges run from -0.5 to W - 0.5. Its centre
+     * ({@code geometry.whole_image_center_size}): TFPOSE, the fitted box's, {@code (W - 1) / 2},
+     * which every top-down crop takes under either convention (as {@code
+     * tfpose.inference.images.crop_box}); MSRA, HigherHRNet's whole pixel {@code
+     * floor(W / 2 + 0.5)}, for bottom-up models under that convention.
      */
-    public static Crop wholeFrame(int frameH, int frameW, int inputH, int inputW) {
-      return ofBox(-0.5, -0.5, frameW, frameH, inputW / (double) inputH, 1.0);
+    public static Crop wholeFrame(int frameH, int frameW, int inputH, int inputW,
+        Convention centre) {
+      Crop fitted = ofBox(-0.5, -0.5, frameW, frameH, inputW / (double) inputH, 1.0);
+      return centre == Convention.TFPOSE ? fitted : new Crop(Math.floor(frameW / 2.0 + 0.5),
+          Math.floor(frameH / 2.0 + 0.5), fitted.width, fitted.height);
     }
   }
 }

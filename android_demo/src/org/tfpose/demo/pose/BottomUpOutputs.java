@@ -88,6 +88,27 @@ public final class BottomUpOutputs {
   }
 
   /**
+   * Grouped keypoints ({@code [K][3]}: x, y on the grid, value) into the pixels of the frame the
+   * input was cut from, in place: the Java twin of {@code BottomUpCodec.grid_to_image}. Under
+   * the MSRA convention half a pixel is added first (HigherHRNet's adjust and refine steps).
+   * Joints never found (value not positive) become (0, 0).
+   *
+   * @param frameToGrid frame -> grid map ({@link Affine#fromBox} of the whole-frame crop)
+   */
+  public static float[][] toFrame(float[][] keypoints, Affine frameToGrid,
+      Affine.Convention convention) {
+    Affine back = frameToGrid.inverse();
+    double shift = convention == Affine.Convention.MSRA ? 0.5 : 0.0;
+    for (float[] point : keypoints) {
+      double x = point[0] + shift;
+      double y = point[1] + shift;
+      point[0] = point[2] > 0 ? (float) back.x(x, y) : 0f;
+      point[1] = point[2] > 0 ? (float) back.y(x, y) : 0f;
+    }
+    return keypoints;
+  }
+
+  /**
    * Bilinear resize of {@code [h, w, c]} to {@code [outH, outW, c]} with half-pixel centres:
    * source {@code (x + 0.5) * w / outW - 0.5}, clamped to the edge pixels (OpenCV's rule).
    */

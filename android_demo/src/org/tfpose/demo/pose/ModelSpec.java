@@ -31,14 +31,19 @@ public final class ModelSpec {
    * 0 when the file does not say, meaning the finest output's. 0 for top-down models.
    */
   public final int groupingStride;
+  /**
+   * The pixel convention of the model's weights ({@code convention}; files without it are
+   * tfpose's): where crops and grids put a box centre, and how heatmaps decode.
+   */
+  public final Affine.Convention convention;
 
   public ModelSpec(String file, String label, boolean bottomUp, Output output, boolean binary) {
     this(file, label, bottomUp, output, binary,
-        bottomUp ? AssociativeGrouping.Config.DEFAULT : null, 0);
+        bottomUp ? AssociativeGrouping.Config.DEFAULT : null, 0, Affine.Convention.TFPOSE);
   }
 
   public ModelSpec(String file, String label, boolean bottomUp, Output output, boolean binary,
-      AssociativeGrouping.Config grouping, int groupingStride) {
+      AssociativeGrouping.Config grouping, int groupingStride, Affine.Convention convention) {
     this.file = file;
     this.label = label;
     this.bottomUp = bottomUp;
@@ -46,6 +51,7 @@ public final class ModelSpec {
     this.binary = binary;
     this.grouping = grouping;
     this.groupingStride = groupingStride;
+    this.convention = convention;
   }
 
   /** Reads one properties file; a missing or unknown entry is an IOException naming it. */
@@ -65,11 +71,19 @@ public final class ModelSpec {
     } catch (IllegalArgumentException e) {
       throw new IOException(file + ": unknown output '" + p.getProperty("output") + "'");
     }
+    Affine.Convention convention;
+    try {
+      convention = Affine.Convention.valueOf(p.getProperty("convention", "tfpose")
+          .toUpperCase(java.util.Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IOException(file + ": unknown convention '" + p.getProperty("convention")
+          + "'");
+    }
     boolean bottomUp = kind.equals("bottomup");
     return new ModelSpec(file, p.getProperty("label", file), bottomUp, output,
         Boolean.parseBoolean(p.getProperty("binary", "false")),
         bottomUp ? grouping(p, file) : null,
-        bottomUp ? integer(p, file, "grouping.stride", 0) : 0);
+        bottomUp ? integer(p, file, "grouping.stride", 0) : 0, convention);
   }
 
   /** The {@code grouping.*} entries, each defaulting to {@code Config.DEFAULT}'s value. */

@@ -5,7 +5,10 @@ import static org.junit.Assert.assertEquals;
 
 import org.junit.Test;
 
-/** Bottom-up outputs onto the grouping grid: OpenCV's bilinear rule, averaging, tag split. */
+/**
+ * Bottom-up outputs onto the grouping grid: OpenCV's bilinear rule, averaging, tag split; and
+ * grouped persons from the grid back to the frame under each convention (golden file).
+ */
 public class BottomUpOutputsTest {
   @Test
   public void doublingARowFollowsHalfPixelCentres() {
@@ -34,6 +37,36 @@ public class BottomUpOutputsTest {
       assertEquals((0.4f + p) / 2, merged.heatmaps[p * k + 1], 1e-6f);
       assertEquals(5f, merged.tags[p * k], 0f);
       assertEquals(7f, merged.tags[p * k + 1], 0f);
+    }
+  }
+
+  @Test
+  public void groupedJointsGoBackToTheFrameAsInPython() throws Exception {
+    GoldenFile golden = GoldenFile.read("bottomup_to_frame.txt");
+    int[] frame = golden.ints("frame_size");
+    int[] input = golden.ints("input_size");
+    int[] grid = golden.ints("grid_size");
+    int[] shape = golden.shape("poses");
+    for (Affine.Convention convention : Affine.Convention.values()) {
+      String name = convention.name().toLowerCase(java.util.Locale.ROOT);
+      float[] poses = golden.floats("poses");
+      float[] want = golden.floats(name + "_frame_poses");
+      Affine.Crop crop = Affine.Crop.wholeFrame(frame[0], frame[1], input[0], input[1],
+          convention);
+      Affine frameToGrid = Affine.fromBox(crop, grid[0], grid[1], convention);
+      for (int p = 0; p < shape[0]; p++) {
+        float[][] keypoints = new float[shape[1]][3];
+        for (int k = 0; k < shape[1]; k++) {
+          System.arraycopy(poses, (p * shape[1] + k) * 3, keypoints[k], 0, 3);
+        }
+        BottomUpOutputs.toFrame(keypoints, frameToGrid, convention);
+        for (int k = 0; k < shape[1]; k++) {
+          for (int c = 0; c < 3; c++) {
+            assertEquals(name + " person " + p + " joint " + k + " [" + c + "]",
+                want[(p * shape[1] + k) * 3 + c], keypoints[k][c], 1e-4);
+          }
+        }
+      }
     }
   }
 

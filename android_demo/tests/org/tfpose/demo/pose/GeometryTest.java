@@ -35,9 +35,33 @@ public class GeometryTest {
 
   @Test
   public void inverseUndoes() {
-    Affine a = Affine.fromBox(Affine.Crop.ofBox(3, 4, 20, 30, 0.75, 1.25), 256, 192);
+    Affine a = Affine.fromBox(Affine.Crop.ofBox(3, 4, 20, 30, 0.75, 1.25), 256, 192,
+        Affine.Convention.TFPOSE);
     Affine round = a.then(a.inverse());
     assertArrayEquals(new double[] {1, 0, 0, 0, 1, 0}, round.m, 1e-12);
+  }
+
+  @Test
+  public void conventionsPutTheBoxCentreOnTheirGridCentre() {
+    Affine.Crop crop = new Affine.Crop(10, 20, 8, 16);
+    // tfpose: ((W - 1) / 2, (H - 1) / 2); MSRA: (W / 2, H / 2); the same scale W / w
+    assertArrayEquals(new double[] {1.5, 3.5},
+        map(Affine.fromBox(crop, 8, 4, Affine.Convention.TFPOSE), 10, 20), 1e-12);
+    assertArrayEquals(new double[] {2, 4},
+        map(Affine.fromBox(crop, 8, 4, Affine.Convention.MSRA), 10, 20), 1e-12);
+    assertEquals(0.5, Affine.fromBox(crop, 8, 4, Affine.Convention.MSRA).m[0], 0);
+  }
+
+  @Test
+  public void wholeFrameCentreIsAWholePixelUnderMsra() {
+    // a 31x40 frame: tfpose's fitted centre (19.5, 15); HigherHRNet's (int(20.5), int(16))
+    Affine.Crop fitted = Affine.Crop.wholeFrame(31, 40, 32, 24, Affine.Convention.TFPOSE);
+    Affine.Crop msra = Affine.Crop.wholeFrame(31, 40, 32, 24, Affine.Convention.MSRA);
+    assertArrayEquals(new double[] {19.5, 15}, new double[] {fitted.centerX, fitted.centerY},
+        1e-12);
+    assertArrayEquals(new double[] {20, 16}, new double[] {msra.centerX, msra.centerY}, 0);
+    assertArrayEquals(new double[] {fitted.width, fitted.height},
+        new double[] {msra.width, msra.height}, 0);
   }
 
   @Test(expected = IllegalArgumentException.class)

@@ -27,6 +27,14 @@ public class ModelSpecTest {
     assertFalse(spec.bottomUp);
     assertEquals(ModelSpec.Output.DECODED, spec.output);
     assertTrue(spec.binary);
+    assertEquals(Affine.Convention.TFPOSE, spec.convention);  // files without the entry
+  }
+
+  @Test
+  public void readsThePixelConvention() throws IOException {
+    String head = "kind=topdown\nkeypoints=coco\noutput=gaussian\n";
+    assertEquals(Affine.Convention.MSRA, read(head + "convention=msra\n").convention);
+    assertEquals(Affine.Convention.TFPOSE, read(head + "convention=tfpose\n").convention);
   }
 
   @Test
@@ -71,6 +79,8 @@ public class ModelSpecTest {
       {"kind=sideways\nkeypoints=coco\noutput=gaussian\n", "unknown kind 'sideways'"},
       {"kind=topdown\nkeypoints=mpii\noutput=gaussian\n", "COCO keypoints only"},
       {"kind=topdown\nkeypoints=coco\noutput=dark\n", "unknown output 'dark'"},
+      {"kind=topdown\nkeypoints=coco\noutput=gaussian\nconvention=udp\n",
+        "unknown convention 'udp'"},
       {"kind=bottomup\nkeypoints=coco\noutput=gaussian\ngrouping.nms_kernel=4\n",
         "bad grouping settings: nmsKernel"},
       {"kind=bottomup\nkeypoints=coco\noutput=gaussian\ngrouping.refine=yes\n",

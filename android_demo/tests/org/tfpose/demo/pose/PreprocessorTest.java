@@ -18,10 +18,15 @@ public class PreprocessorTest {
     return out;
   }
 
+  static Affine.Convention convention(GoldenFile golden) {
+    return Affine.Convention.valueOf(
+        golden.words("convention_names")[0].toUpperCase(java.util.Locale.ROOT));
+  }
+
   private static void checkCase(GoldenFile golden, Affine.Crop crop) {
     int[] shape = golden.shape("image");
     int[] size = golden.ints("input_size");
-    Affine affine = Affine.fromBox(crop, size[0], size[1]);
+    Affine affine = Affine.fromBox(crop, size[0], size[1], convention(golden));
     float[] want = golden.floats("image_to_input");
     for (int i = 0; i < 6; i++) {
       assertEquals("image_to_input[" + i + "]", want[i], affine.m[i], 1e-5);
@@ -30,21 +35,45 @@ public class PreprocessorTest {
     assertArrayEquals(golden.floats("input"), got, 1e-2f);  // of 0-255
   }
 
-  @Test
-  public void wholeFrameMatchesPython() throws Exception {
-    GoldenFile golden = GoldenFile.read("preprocess_whole.txt");
+  /** The whole frame, its centre under {@code centre} (top-down crops: always the fitted one). */
+  private static void checkWholeFrame(String file, Affine.Convention centre) throws Exception {
+    GoldenFile golden = GoldenFile.read(file);
     int[] shape = golden.shape("image");
     int[] size = golden.ints("input_size");
-    checkCase(golden, Affine.Crop.wholeFrame(shape[0], shape[1], size[0], size[1]));
+    checkCase(golden, Affine.Crop.wholeFrame(shape[0], shape[1], size[0], size[1], centre));
   }
 
-  @Test
-  public void personBoxMatchesPython() throws Exception {
-    GoldenFile golden = GoldenFile.read("preprocess_box.txt");
+  private static void checkPersonBox(String file) throws Exception {
+    GoldenFile golden = GoldenFile.read(file);
     float[] box = golden.floats("box");
     int[] size = golden.ints("input_size");
     checkCase(golden, Affine.Crop.ofBox(box[0], box[1], box[2], box[3], size[1] / (double) size[0],
         golden.floats("padding")[0]));
+  }
+
+  @Test
+  public void wholeFrameMatchesPython() throws Exception {
+    checkWholeFrame("preprocess_whole.txt", Affine.Convention.TFPOSE);
+  }
+
+  @Test
+  public void personBoxMatchesPython() throws Exception {
+    checkPersonBox("preprocess_box.txt");
+  }
+
+  @Test
+  public void msraWholeFrameMatchesPython() throws Exception {
+    checkWholeFrame("preprocess_whole_msra.txt", Affine.Convention.TFPOSE);
+  }
+
+  @Test
+  public void msraPersonBoxMatchesPython() throws Exception {
+    checkPersonBox("preprocess_box_msra.txt");
+  }
+
+  @Test
+  public void msraBottomUpWholeFrameMatchesPython() throws Exception {
+    checkWholeFrame("preprocess_bottomup_msra.txt", Affine.Convention.MSRA);
   }
 
   @Test
