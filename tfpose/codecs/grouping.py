@@ -114,7 +114,7 @@ class GroupingConfig:
 
 def authors_grouping(keypoint_set: KeypointSet) -> GroupingConfig:
     """LitePose's test-time grouping settings (the same as HigherHRNet's), for the authors'
-    evaluation protocol (:func:`tfpose.codecs.associative_embedding.authors_protocol`).
+    evaluation protocol (:func:`tfpose.codecs.bottomup_protocol.authors_protocol`).
 
     Read from mit-han-lab/litepose: ``experiments/{coco,crowd_pose}/mobilenet/mobile.yaml``
     (``TEST``), ``lib/config/default.py`` for the keys those files leave out, and

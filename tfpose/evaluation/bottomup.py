@@ -19,10 +19,10 @@ The primary metric (the one that picks the best model) is ``PCK@0.5`` on synthet
 float32 -> list of outputs`` (e.g. a ``.tflite`` interpreter wrapped to take batches), so a
 converted model is scored by the same code.
 
-Test-time protocol (:class:`tfpose.codecs.associative_embedding.BottomUpProtocol`): the
+Test-time protocol (:class:`tfpose.codecs.bottomup_protocol.BottomUpProtocol`): the
 evaluator follows tfpose's by default (fixed input, batches through the validation pipeline,
 stride-2 grouping: what training validates with); ``tfpose evaluate`` asks for the authors'
-(:func:`~tfpose.codecs.associative_embedding.authors_protocol`), where each image gets inputs
+(:func:`~tfpose.codecs.bottomup_protocol.authors_protocol`), where each image gets inputs
 of its own size, one image at a time as in their ``valid.py``: a Keras model is rebuilt to take
 any input size (:func:`any_input_size`), a callable must take them, and a ``.tflite`` file keeps
 its fixed input (:func:`protocol_runner`).
@@ -352,7 +352,7 @@ def protocol_runner(model: LoadedModel,
 
 def scale_outputs(run: Runner, inputs: list[np.ndarray], flip_test: bool) -> list[tuple]:
     """The model's outputs for each ``[H, W, 3]`` input of one image (:meth:`~tfpose.codecs.
-    associative_embedding.ImageInputs.images`) and, with ``flip_test``, of its mirror: the
+    bottomup_protocol.ImageInputs.images`) and, with ``flip_test``, of its mirror: the
     ``runs`` of :meth:`~tfpose.codecs.associative_embedding.BottomUpCodec.decode_image`."""
     runs = []
     for image in inputs:

@@ -17,7 +17,7 @@ scored against the same ground truth (pycocotools for COCO, xtcocotools for Crow
 short of 1.0 is lost by the bottom-up round trip itself: quantisation at the grouping stride,
 joints of different persons merged by the peak NMS, persons too small for the output grid.
 
-Under a test-time protocol (:class:`tfpose.codecs.associative_embedding.BottomUpProtocol`,
+Under a test-time protocol (:class:`tfpose.codecs.bottomup_protocol.BottomUpProtocol`,
 e.g. the authors' aligned inputs and stride-1 grouping) the ideal outputs are made at every
 input the protocol gives the image (:func:`ideal_runs`) and decoded as the evaluator decodes a
 model's.

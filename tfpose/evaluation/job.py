@@ -7,7 +7,7 @@ detector's boxes (``boxes_file``, COCO and CrowdPose: AP only, as there is no gr
 box). Bottom-up: :class:`tfpose.evaluation.bottomup.BottomUpEvaluator`, by default under the
 authors' test-time protocol (LitePose's / HigherHRNet's ``valid.py``: aligned inputs, flip test,
 optional test scales, grouping at the input resolution with their settings;
-:func:`tfpose.codecs.associative_embedding.authors_protocol`), so an AP stands beside the
+:func:`tfpose.codecs.bottomup_protocol.authors_protocol`), so an AP stands beside the
 paper's; ``protocol="tfpose"`` is the faster one training validates with. A ``.tflite`` file
 keeps its fixed input under either (:func:`tfpose.evaluation.bottomup.protocol_runner`).
 Metrics: COCO AP (pycocotools), CrowdPose AP (xtcocotools), MPII PCKh@0.5 (with

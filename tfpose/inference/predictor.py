@@ -8,7 +8,7 @@ outputs, plus the model's :class:`~tfpose.codecs.model_info.ModelInfo`).
 :class:`PosePredictor` turns an image (and, for top-down models, person boxes) into persons in
 image pixels: crops through the library's affine, the model, the codec's decoder (or the
 decoded output), the inverse affine; optionally with the flip test. Bottom-up models follow a
-test-time protocol (:class:`tfpose.codecs.associative_embedding.BottomUpProtocol`): tfpose's
+test-time protocol (:class:`tfpose.codecs.bottomup_protocol.BottomUpProtocol`): tfpose's
 fast one by default, the authors' (as ``tfpose evaluate``) on request.
 """
 
