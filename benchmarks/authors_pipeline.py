@@ -30,14 +30,6 @@ from tfpose.keypoints import COCO_17  # noqa: E402
 from tfpose.weights import import_weights  # noqa: E402
 
 SAMPLE = REPO.parent / "shared" / "data" / "coco_sample"
-PAIRS = [(i, j) for i, j in enumerate(COCO_17.flip_index) if i < j]
-
-
-def whole_pixel(box, input_size):
-    """A box on the same centre, rounded to a whole pixel, whose crop keeps the image's scale."""
-    x, y, w, h = box
-    height = input_size[0] / 1.25
-    return [round(x + w / 2) - 25, round(y + h / 2) - height / 2, 50, height]
 
 
 def measure(seed: int, input_size, folder: Path) -> dict:
@@ -62,11 +54,13 @@ def measure(seed: int, input_size, folder: Path) -> dict:
         if not boxes:
             continue
         image = read_rgb(SAMPLE / name)
-        for label, chosen in (("detector boxes", boxes),
-                              ("whole-pixel boxes", [whole_pixel(b, input_size) for b in boxes])):
-            theirs, _ = authors_pipeline.predict(network, image, chosen, input_size, PAIRS)
+        aligned = [authors_pipeline.whole_pixel_box(b, input_size) for b in boxes]
+        theirs = {}
+        for label, chosen in (("detector boxes", boxes), ("whole-pixel boxes", aligned)):
+            theirs[label], _ = authors_pipeline.predict(network, image, chosen, input_size,
+                                                        COCO_17.flip_pairs)
             ours = np.stack([p.keypoints[:, :2] for p in predictor.predict(image, chosen)])
-            errors[label].append(np.linalg.norm(ours - theirs, axis=-1).ravel())
+            errors[label].append(np.linalg.norm(ours - theirs[label], axis=-1).ravel())
         centers, scales = zip(*(authors_pipeline.box_to_center_scale(b, 0.75) for b in boxes),
                               strict=True)
         crops = np.stack([authors_pipeline.crop(image, c, s, input_size)
@@ -75,8 +69,8 @@ def measure(seed: int, input_size, folder: Path) -> dict:
         mirrored = predictor.model.run(np.ascontiguousarray(crops[:, :, ::-1]))[0]
         merged = codec.merge_flip(outputs, mirrored, COCO_17.flip_index)
         ours, _ = codec.decode_to_image(merged, np.stack(centers), np.stack(scales) * 200)
-        theirs, _ = authors_pipeline.predict(network, image, boxes, input_size, PAIRS)
-        errors["the authors' crops"].append(np.linalg.norm(ours - theirs, axis=-1).ravel())
+        errors["the authors' crops"].append(
+            np.linalg.norm(ours - theirs["detector boxes"], axis=-1).ravel())
     return {label: np.concatenate(e) for label, e in errors.items()}
 
 

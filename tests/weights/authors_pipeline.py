@@ -30,6 +30,16 @@ def box_to_center_scale(box, aspect_ratio: float, padding: float = 1.25):
     return center, np.array([w / PIXEL_STD, h / PIXEL_STD], np.float32) * padding
 
 
+def whole_pixel_box(box, input_size, padding: float = 1.25) -> list[float]:
+    """A 50-pixel-wide box on ``box``'s centre rounded to a whole pixel, as tall as the input
+    ``(H, W)`` divided by ``padding``: its crop keeps the image's scale and starts on a whole
+    pixel under the authors' convention, so OpenCV's fixed-point warp and TensorFlow's read the
+    same pixel values and only the conventions differ."""
+    x, y, w, h = (float(v) for v in box)
+    height = input_size[0] / padding
+    return [round(x + w / 2) - 25, round(y + h / 2) - height / 2, 50, height]
+
+
 def _third_point(a, b):
     direction = a - b
     return b + np.array([-direction[1], direction[0]], np.float32)

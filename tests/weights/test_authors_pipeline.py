@@ -32,7 +32,6 @@ from tfpose.keypoints import COCO_17
 from tfpose.runtime.loading import load_model_file
 
 INPUT_SIZE = (128, 96)
-BOX_HEIGHT = INPUT_SIZE[0] / 1.25  # padded 1.25: the crop keeps the image's scale
 torch = ref.torch
 
 
@@ -52,22 +51,21 @@ def imported(tmp_path_factory):
     detections = []
     for det in json.loads((coco_sample / "test_coco_det_AP_H_56.json").read_text()):
         if det["score"] >= 0.9:
-            x, y, w, h = det["bbox"]
-            cx, cy = round(x + w / 2), round(y + h / 2)
-            detections.append({**det, "bbox": [cx - 25, cy - BOX_HEIGHT / 2, 50, BOX_HEIGHT]})
+            detections.append({**det, "bbox": authors_pipeline.whole_pixel_box(det["bbox"],
+                                                                               INPUT_SIZE)})
     boxes = folder / "dets.json"
     boxes.write_text(json.dumps(detections))
 
     def network(crops):
         return ref.run(net, ref.torch_input(crops, "bgr"))[0]
 
-    pairs = [(i, j) for i, j in enumerate(COCO_17.flip_index) if i < j]
     theirs = {}
     for image in json.loads((coco_sample / "test_coco.json").read_text())["images"]:
         found = [d["bbox"] for d in detections if d["image_id"] == image["id"]]
         if found:
             theirs[image["id"]] = authors_pipeline.predict(
-                network, read_rgb(coco_sample / image["file_name"]), found, INPUT_SIZE, pairs)[0]
+                network, read_rgb(coco_sample / image["file_name"]), found, INPUT_SIZE,
+                COCO_17.flip_pairs)[0]
     return model, boxes, theirs
 
 
