@@ -64,7 +64,7 @@ class TopDownPredictions:
     box_scores: np.ndarray
     crops: np.ndarray
     crop_keypoints: np.ndarray
-    box_areas: np.ndarray | None = None
+    box_areas: np.ndarray
 
     def drawable(self) -> tuple[np.ndarray, np.ndarray]:
         """The kept model inputs and, per input, the one person predicted in it (``[M, K, 3]``).
