@@ -246,8 +246,10 @@ def per_conv():
     packed: BN, then only the next binary conv reads it (LCE writes bit-packed int32 output and
     folds the BN into its thresholds); residual: BN, then a residual add (float output, BN in the
     multiplier / bias); shared: its output feeds a BN and an add, so the BN stays a float MUL +
-    ADD; relu_bn: conv -> ReLU -> BN -> binary conv (fused, bit-packed); no_bn: 12 output
-    channels, nothing after it; cin16: 16 input channels."""
+    ADD; relu_bn: conv -> ReLU -> BN -> binary conv (fused, bit-packed); relu_shared: XNOR-scaled
+    weights -> ReLU (which LCE leaves as a float op after a scaled conv) feeding a BN and an add,
+    so the BN's MUL reads the ReLU; no_bn: 12 output channels, nothing after it; cin16: 16 input
+    channels."""
     tf.keras.utils.set_random_seed(3)
     conv, bn, layers = QuantPolicy().conv, tf.keras.layers.BatchNormalization, tf.keras.layers
     x = tf.keras.Input((16, 16, 32))
@@ -257,9 +259,12 @@ def per_conv():
     shared = layers.Add()([shared, bn(name="bn_shared")(shared)])
     relu_bn = bn(name="bn_relu")(layers.ReLU()(conv(32, name="relu_bn")(residual)))
     after_relu = layers.Add()([residual, conv(32, name="after_relu")(relu_bn)])
+    relu_shared = layers.ReLU()(QuantPolicy().with_weights("scaled").conv(
+        32, name="relu_shared")(residual))
+    relu_shared = layers.Add()([relu_shared, bn(name="bn_relu_shared")(relu_shared)])
     no_bn = conv(12, name="no_bn")(residual)
     cin16 = bn(name="bn_cin16")(conv(24, name="cin16")(layers.Conv2D(16, 1, name="to16")(x)))
-    model = tf.keras.Model(x, [shared, after_relu, no_bn, cin16], name="per_conv")
+    model = tf.keras.Model(x, [shared, after_relu, relu_shared, no_bn, cin16], name="per_conv")
     flatbuffer = convert_to_lce(model)
     return model, flatbuffer, lce_report(model, flatbuffer)
 
@@ -273,6 +278,7 @@ def test_each_binary_conv_is_reported_as_lce_wrote_it(per_conv):
         "shared": (False, "float", ["ADD", "MUL"], 32, 32),
         "relu_bn": (True, "bitpacked", ["LceBconv2d"], 32, 32),
         "after_relu": (None, "float", ["ADD"], 32, 32),
+        "relu_shared": (False, "float", ["RELU"], 32, 32),
         "no_bn": (None, "float", [], 32, 12),
         "cin16": (True, "float", [], 16, 24),
     }
@@ -284,9 +290,9 @@ def test_each_binary_conv_is_reported_as_lce_wrote_it(per_conv):
         assert (row["channels_out"], row["channels_out_ok"]) == (cout, cout % 8 == 0), name
         assert row["tied_by"] == "kernel", name
     assert report["conv_totals"] == {
-        "convs": 7, "with_bn": 5, "bn_fused": 4, "bitpacked_outputs": 2,
+        "convs": 8, "with_bn": 6, "bn_fused": 4, "bitpacked_outputs": 2,
         "channels_in_not_multiple_of_32": 1, "channels_out_not_multiple_of_8": 1}
-    # The rows name real ops, in op order; only the shared conv's BN is left as a float MUL.
+    # The rows name real ops, in op order; only the shared convs' BNs are left as float MULs.
     reader = schema_fb.Model.GetRootAsModel(flatbuffer, 0)
     graph = reader.Subgraphs(0)
     indices = [row["op_index"] for row in report["convs"]]
@@ -301,4 +307,4 @@ def test_each_binary_conv_is_reported_as_lce_wrote_it(per_conv):
         # LCE 0.16's inputs: input, filter, multiplier, bias, thresholds (-1 when absent)
         inputs = list(op.InputsAsNumpy())
         assert (inputs[2] < 0 and inputs[3] < 0 and inputs[4] >= 0) == packed
-    assert report["ops"]["MUL"] == 1
+    assert report["ops"]["MUL"] == 2 and report["ops"]["RELU"] == 1

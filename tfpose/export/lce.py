@@ -245,7 +245,7 @@ def _bconv_facts(flatbuffer: bytes) -> list[dict]:
     (int32, 32 channels a word, read only by binary ops), it carries thresholds (the same
     transform, then the next sign, folded into one comparison) and no multiplier or bias.
     A BatchNorm the converter could not fold stays as a float ``MUL`` by a constant (then an
-    ``ADD``) reading the op's output.
+    ``ADD``) reading the op's output, or the output of a ReLU it left unfused.
     """
     model = schema_fb.Model.GetRootAsModel(flatbuffer, 0)
     facts = []
@@ -265,10 +265,7 @@ def _bconv_facts(flatbuffer: bytes) -> list[dict]:
             out = int(op.Outputs(0))
             tensor = graph.Tensors(out)
             options = flexbuffers.Loads(op.CustomOptionsAsNumpy().tobytes())
-            float_bn = any(names[r] == "MUL" and any(
-                _constant(model, graph, int(t))
-                for t in graph.Operators(r).InputsAsNumpy() if int(t) != out)
-                for r in readers[out])
+            float_bn = _float_mul_reads(model, graph, names, readers, out)
             facts.append({
                 "subgraph": s, "op_index": i, "op_output": tensor.Name().decode(),
                 "bitpacked": tensor.Type() == _BITPACKED,
@@ -279,6 +276,25 @@ def _bconv_facts(flatbuffer: bytes) -> list[dict]:
                 "channels_out": int(graph.Tensors(inputs[1]).Shape(0)),
             })
     return facts
+
+
+# Float ops that pass a BatchNorm's input through unscaled: LCE leaves a ReLU it could not fuse
+# (e.g. after XNOR-scaled weights) as its own op, and the float MUL then reads the ReLU.
+_ACTIVATION_OPS = ("RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1")
+
+
+def _float_mul_reads(model, graph, names: list[str], readers: dict, tensor: int) -> bool:
+    """Whether a float ``MUL`` by a constant (a BatchNorm left unfolded) reads ``tensor``,
+    directly or through activation ops."""
+    for r in readers[tensor]:
+        op = graph.Operators(r)
+        if names[r] in _ACTIVATION_OPS:
+            if _float_mul_reads(model, graph, names, readers, int(op.Outputs(0))):
+                return True
+        elif names[r] == "MUL" and any(_constant(model, graph, int(t))
+                                       for t in op.InputsAsNumpy() if int(t) != tensor):
+            return True
+    return False
 
 
 def _constant(model, graph, tensor: int) -> bool:
