@@ -7,7 +7,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Top-down training augmentation (the settings of the HRNet / SimpleBaseline recipes)."""
+    """Top-down training augmentation, sampled as the HRNet / SimpleBaseline code samples it.
+
+    The defaults (the ``small`` presets') are ours: HRNet's COCO scale factor and half-body
+    crops with SimpleBaseline's rotation factor. A preset that follows its authors names their
+    settings (:attr:`tfpose.models.presets.ModelPreset.augment`).
+    """
 
     scale_factor: float = 0.35  # box size x N(1, 0.35) clipped to [0.65, 1.35]
     rotation_factor: float = 40.0  # degrees: N(0, 40) clipped to +-80, applied with rotation_prob

@@ -41,8 +41,6 @@ import sys
 import tfpose  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 from tfpose.argtypes import positive_int
 from tfpose.codecs.model_info import topdown_info
-from tfpose.config import AugmentConfig
-from tfpose.data.topdown import AUTOTUNE, topdown_dataset
 from tfpose.engine import report, topdown
 from tfpose.engine.flags import parse_args, train_config, training_parser
 from tfpose.engine.models import build_model
@@ -53,7 +51,7 @@ from tfpose.evaluation.topdown import TopDownEvaluator
 from tfpose.layers.binary import KERNEL_SIGNS
 from tfpose.losses.heatmap import SigmoidCrossEntropy
 from tfpose.models.hourglass import stack_outputs
-from tfpose.models.hourglass_presets import AUGMENT, PRESETS
+from tfpose.models.hourglass_presets import PRESETS
 
 BLOCKS = {"hpm": "hourglass_hpm", "bottleneck": "hourglass_bottleneck_binary"}
 # flag attribute -> the model option it sets
@@ -86,8 +84,7 @@ def main(argv=None):
 
     model = build_model(run, BLOCKS[args.block], args, data.num_keypoints)
     baseline = evaluator(model)  # untrained
-    augment = AugmentConfig(**AUGMENT.get(args.model_size, {}))
-    phase = fit_stacks(run, model, data, codec, train_config(args), evaluator, augment)
+    phase = fit_stacks(run, model, data, codec, train_config(args), evaluator)
 
     report.trained_vs_untrained(run, evaluator, phase, baseline,
                                 f"binary {args.block} hourglass")
@@ -109,10 +106,10 @@ def options_with_flags(parser, args) -> dict:
     return options
 
 
-def fit_stacks(run, model, data, codec, config, evaluator, augment: AugmentConfig):
+def fit_stacks(run, model, data, codec, config, evaluator):
     """Train ``model`` with sigmoid cross-entropy on every stack's heatmaps (intermediate
-    supervision; one stack: its output) on crops augmented with ``augment``; validate and save
-    ``model`` itself, whose output is the last stack's heatmaps."""
+    supervision; one stack: its output) on crops augmented with ``data.augment`` (the preset's);
+    validate and save ``model`` itself, whose output is the last stack's heatmaps."""
     steps = steps_per_epoch(config, len(data.train))
     with run.strategy.scope():
         trained = stack_outputs(model)
@@ -120,15 +117,8 @@ def fit_stacks(run, model, data, codec, config, evaluator, augment: AugmentConfi
                         loss=SigmoidCrossEntropy(), run_eagerly=config.run_eagerly)
     for each in {id(m): m for m in (trained, model)}.values():
         without_autograph(each)
-    log.info("training %s on %d heatmap output(s); augmentation %s", model.name,
-             len(trained.outputs), augment)
-
-    def batches(initial_epoch: int):
-        ds = topdown_dataset(data.train, codec, batch_size=config.batch_size, train=True,
-                             augment=augment, repeat=True, seed=run.seed + initial_epoch)
-        return ds.map(lambda b: (b["image"], b["heatmaps"], b["target_weight"]),
-                      num_parallel_calls=AUTOTUNE)
-
+    log.info("training %s on %d heatmap output(s)", model.name, len(trained.outputs))
+    batches = topdown.train_data(data, codec, config.batch_size, run.seed)
     return train_phase(run, "train", trained, batches, epochs=config.epochs,
                        steps_per_epoch=steps, deployable=model,
                        validation=validation_of(evaluator), save_as=run.out / MODEL_FILE,

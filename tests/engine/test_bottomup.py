@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import numpy as np
@@ -7,14 +8,18 @@ from pycocotools.coco import COCO
 
 from tests.engine.two_replicas import assert_two_replicas_match
 from tfpose.codecs.associative_embedding import BottomUpCodec
-from tfpose.data.bottomup import bottomup_dataset
+from tfpose.data.bottomup import BottomUpAugmentConfig, bottomup_dataset
 from tfpose.data.bundled import synthetic_dataset
 from tfpose.data.image_records import read_coco_images
+from tfpose.engine.bottomup import load_bottomup_data
+from tfpose.engine.bottomup import train_data as bottomup_train_data
 from tfpose.engine.bottomup_trainer import BottomUpTrainer
+from tfpose.engine.flags import parse_args, training_parser
 from tfpose.evaluation.bottomup import evaluate_bottomup, pck_bbox
 from tfpose.evaluation.bottomup_check import ideal_outputs, mirror_input, to_input
 from tfpose.keypoints import COCO_17
 from tfpose.models.litepose import litepose
+from tfpose.models.litepose_presets import PRESETS as LITEPOSE_PRESETS
 
 SIZE = (128, 128)
 CODEC = BottomUpCodec(input_size=SIZE)
@@ -304,3 +309,18 @@ def test_bad_inputs_are_named(trainer, train_batch, val_data):
         evaluate_bottomup(trainer.model, CODEC, *val_data, dataset="mpii")
     with pytest.raises(TypeError, match="callable"):
         evaluate_bottomup("model.tflite", CODEC, *val_data, progress=False)
+
+
+def test_training_images_get_the_presets_augmentation(tmp_path, monkeypatch):
+    """LitePose's presets keep the authors' augmentation (BottomUpAugmentConfig's defaults); a
+    preset that names another is what the training batches are drawn with."""
+    monkeypatch.setenv("TFPOSE_CACHE", str(tmp_path / "cache"))
+    parser = training_parser("test", method="litepose", presets=LITEPOSE_PRESETS)
+    args = parse_args(parser, ["--synthetic-images", "4", "2", "--input-size", "128x128"])
+    assert load_bottomup_data(args).augment == BottomUpAugmentConfig()
+
+    args.preset = dataclasses.replace(args.preset, augment={"flip_prob": 1.0})
+    data = load_bottomup_data(args)
+    assert data.augment == BottomUpAugmentConfig(flip_prob=1.0)
+    batch = next(iter(bottomup_train_data(data, CODEC, 4, seed=0)(0)))
+    assert batch["flip"].numpy().all()

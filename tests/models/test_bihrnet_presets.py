@@ -2,6 +2,9 @@
 
 import inspect
 
+import pytest
+
+from tfpose.config import AugmentConfig
 from tfpose.engine import topdown
 from tfpose.engine.flags import parse_args, training_parser
 from tfpose.evaluation.topdown import TopDownEvaluator
@@ -31,3 +34,17 @@ def test_paper_is_hrnets_coco_protocol():
     codec = topdown.heatmap_codec(parse(["--model-size", "paper"]))
     assert codec.input_size == (256, 192) and codec.heatmap_size == (64, 48)
     assert codec.sigma == 2.0
+
+
+@pytest.mark.parametrize("size, rotation, scale, half_body", [
+    ("paper", 45.0, 0.35, 0.3),  # experiments/coco/hrnet/w32_256x192_adam_lr1e-3.yaml
+    ("mpii", 30.0, 0.25, 0.0),  # experiments/mpii/hrnet/w32_256x256_adam_lr1e-3.yaml
+    ("small", AugmentConfig.rotation_factor, AugmentConfig.scale_factor,
+     AugmentConfig.half_body_prob)])
+def test_the_training_crops_get_the_presets_augmentation(size, rotation, scale, half_body,
+                                                         tmp_path, monkeypatch):
+    monkeypatch.setenv("TFPOSE_CACHE", str(tmp_path / "cache"))
+    data = topdown.load_topdown_data(parse(["--model-size", size, "--synthetic-images", "4",
+                                            "2"]))
+    assert data.augment == AugmentConfig(rotation_factor=rotation, scale_factor=scale,
+                                         half_body_prob=half_body)

@@ -10,7 +10,7 @@ from tfpose.config import AugmentConfig
 from tfpose.data.bundled import synthetic_dataset
 from tfpose.data.coco import read_coco_persons
 from tfpose.data.topdown import topdown_dataset
-from tfpose.models.hourglass_presets import AUGMENT, MATCHED_BOTTLENECK_CHANNELS, PRESETS
+from tfpose.models.hourglass_presets import MATCHED_BOTTLENECK_CHANNELS, PRESETS
 
 
 def test_paper_preset_is_mpii_at_256_with_sigmoid_heatmaps_at_64():
@@ -18,11 +18,11 @@ def test_paper_preset_is_mpii_at_256_with_sigmoid_heatmaps_at_64():
     assert paper.input_size == (256, 256) and paper.stride == 4  # 64x64 heatmaps
     assert paper.output == "sigmoid" and paper.sigma == 1.0
     assert paper.options == {}  # the model's defaults: HPM, C=256, scaled weights, one stack
-    assert set(AUGMENT) <= set(PRESETS) and set(MATCHED_BOTTLENECK_CHANNELS) <= set(PRESETS)
+    assert set(MATCHED_BOTTLENECK_CHANNELS) <= set(PRESETS)
 
 
 def test_paper_augmentation_ranges():
-    augment = AugmentConfig(**AUGMENT["paper"])
+    augment = AugmentConfig(**PRESETS["paper"].augment)
     assert augment.half_body_prob == 0.0
     assert (1 - augment.scale_factor, 1 + augment.scale_factor) == pytest.approx((0.7, 1.3))
     assert 2 * augment.rotation_factor == 40.0  # the clip of the rotation's normal
@@ -38,7 +38,7 @@ def test_paper_augmentation_as_the_pipeline_draws_it(tmp_path, monkeypatch):
                                       cover_keypoints=True)))
     sizes = {tuple(np.round(c, 3)): s for c, s in zip(plain["center"].numpy(),
                                                       plain["size"].numpy(), strict=True)}
-    augment = AugmentConfig(**AUGMENT["paper"])
+    augment = AugmentConfig(**PRESETS["paper"].augment)
     drawn = topdown_dataset(records, codec, batch_size=8, train=True, augment=augment,
                             repeat=True, seed=3, deterministic=True)
     rotations, scales, flips = [], [], []

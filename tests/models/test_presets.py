@@ -13,6 +13,8 @@ import pytest
 import tensorflow as tf
 
 from tfpose.codecs.model_info import zoo_info
+from tfpose.config import AugmentConfig
+from tfpose.data.bottomup import BottomUpAugmentConfig
 from tfpose.engine import flags
 from tfpose.export.job import load_source
 from tfpose.models.presets import FAMILIES, ModelPreset, zoo_preset, zoo_presets
@@ -75,6 +77,15 @@ def test_training_scripts_import_their_model_presets(script, family_name):
     assert "ModelPreset(" not in (REPO / "training" / f"{script}.py").read_text()
     for preset in module.PRESETS.values():  # every training preset has training defaults
         assert preset.epochs and preset.batch_size and preset.learning_rate
+
+
+@pytest.mark.parametrize("family_name", FAMILIES)
+def test_every_presets_augmentation_is_a_config_of_its_pipeline(family_name):
+    """``augment`` is plain data: each is checked here by the config class it will build."""
+    for name, preset in {**family(family_name).PRESETS,
+                         **family(family_name).ZOO_PRESETS}.items():
+        config = BottomUpAugmentConfig if preset.output == "bottomup" else AugmentConfig
+        assert isinstance(config(**preset.augment), config), name
 
 
 def test_flags_use_the_presets_dataclass():

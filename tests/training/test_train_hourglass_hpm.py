@@ -7,7 +7,7 @@ import pytest
 from tests.engine.sample_layouts import mpii_layout
 from tests.training.scripts import run_in_process
 from tfpose.config import AugmentConfig
-from tfpose.models.hourglass_presets import AUGMENT
+from tfpose.models.hourglass_presets import PRESETS
 from tfpose.runtime.keras_files import load_keras_model
 
 
@@ -66,7 +66,7 @@ def test_paper_preset_with_two_stacks_relu_and_plain_weights(tmp_path, monkeypat
     binary = [layer for layer in model.layers if isinstance(layer, lq.layers.QuantConv2D)]
     assert binary and all(isinstance(layer.kernel_quantizer, lq.quantizers.SteSign)
                           for layer in binary)
-    augment = AugmentConfig(**AUGMENT["paper"])
+    augment = AugmentConfig(**PRESETS["paper"].augment)
     assert f"augmentation {augment}" in caplog.text
 
 

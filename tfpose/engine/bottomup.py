@@ -30,7 +30,7 @@ import tensorflow as tf
 from tfpose.codecs.associative_embedding import BottomUpCodec
 from tfpose.codecs.model_info import bottomup_info
 from tfpose.config import TrainConfig
-from tfpose.data.bottomup import bottomup_dataset
+from tfpose.data.bottomup import BottomUpAugmentConfig, bottomup_dataset
 from tfpose.data.image_records import ImageRecords, read_coco_images
 from tfpose.data.layouts import DatasetFiles, locate_dataset
 from tfpose.engine.bottomup_trainer import BottomUpTrainer
@@ -50,10 +50,12 @@ log = logging.getLogger("tfpose")
 
 @dataclass
 class BottomUpData:
-    """A dataset's files and its training images (each with all its persons)."""
+    """A dataset's files, its training images (each with all its persons) and their
+    augmentation."""
 
     files: DatasetFiles
     train: ImageRecords | PreparedSplit
+    augment: BottomUpAugmentConfig = BottomUpAugmentConfig()
 
     @property
     def num_keypoints(self) -> int:
@@ -66,25 +68,27 @@ class BottomUpData:
 
 
 def load_bottomup_data(args) -> BottomUpData:
-    """Locate ``--data`` and read its training images (:mod:`tfpose.data.layouts`)."""
+    """Locate ``--data`` and read its training images (:mod:`tfpose.data.layouts`), to be
+    augmented as the preset says."""
     if args.data not in DATASETS:
         raise ConfigError(f"--data {args.data}: bottom-up models train on "
                           f"{', '.join(sorted(DATASETS))} (COCO-format multi-person "
                           "annotations); MPII suits the top-down scripts")
+    augment = BottomUpAugmentConfig(**args.preset.augment)
     if getattr(args, "data_source", "raw") == "tfds":
         train, files = prepared_from_flags(args)
-        data = BottomUpData(files, train)
+        data = BottomUpData(files, train, augment)
         persons = train.counts["labelled_persons"]
     else:
         files = locate_dataset(args.data, args.data_root,
                                synthetic_images=args.synthetic_images)
         data = BottomUpData(files, read_coco_images(files.train_ann, files.train_images,
-                                                    files.keypoint_set))
+                                                    files.keypoint_set), augment)
         persons = int(data.train.num_persons.sum())
     if data.num_images == 0:
         raise DataError(files.train_ann, "no training image with a labelled person")
-    log.info("%s: %d training images with %d persons, %d keypoints", files.name,
-             data.num_images, persons, files.keypoint_set.num_keypoints)
+    log.info("%s: %d training images with %d persons, %d keypoints; augmentation %s",
+             files.name, data.num_images, persons, files.keypoint_set.num_keypoints, augment)
     return data
 
 
@@ -107,14 +111,14 @@ def bottomup_evaluator(data: BottomUpData, codec: BottomUpCodec, **kwargs) -> Bo
                              **kwargs)
 
 
-def train_data(records: ImageRecords | PreparedSplit, codec: BottomUpCodec, batch_size: int,
+def train_data(data: BottomUpData, codec: BottomUpCodec, batch_size: int,
                seed: int) -> Callable[[int], tf.data.Dataset]:
-    """``initial_epoch -> repeating dataset`` of augmented bottom-up batch dicts (seeded by
-    ``seed + initial_epoch``)."""
+    """``initial_epoch -> repeating dataset`` of bottom-up batch dicts of ``data.train``
+    (augmented with ``data.augment``; seeded by ``seed + initial_epoch``)."""
 
     def make(initial_epoch: int) -> tf.data.Dataset:
-        return bottomup_dataset(records, codec, batch_size=batch_size, train=True, repeat=True,
-                                seed=seed + initial_epoch)
+        return bottomup_dataset(data.train, codec, batch_size=batch_size, train=True,
+                                augment=data.augment, repeat=True, seed=seed + initial_epoch)
 
     return make
 
@@ -132,7 +136,7 @@ def fit_bottomup_model(run: Run, name: str, model: tf.keras.Model, data: BottomU
             raise ConfigError(f"{name}: not a bottom-up model: {e}") from None
         trainer.compile(make_optimizer(config, steps * config.epochs),
                         run_eagerly=config.run_eagerly)
-    return train_phase(run, name, trainer, train_data(data.train, codec, config.batch_size,
+    return train_phase(run, name, trainer, train_data(data, codec, config.batch_size,
                                                       run.seed),
                        epochs=config.epochs, steps_per_epoch=steps, deployable=model,
                        validation=validation_of(evaluator), save_as=save_as,

@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from tfpose.codecs.heatmap import HeatmapCodec
 from tfpose.codecs.model_info import topdown_info
-from tfpose.config import DistillConfig, TrainConfig
+from tfpose.config import AugmentConfig, DistillConfig, TrainConfig
 from tfpose.data.layouts import DatasetFiles, locate_dataset, read_persons
 from tfpose.data.records import PersonRecords
 from tfpose.data.topdown import topdown_dataset
@@ -56,11 +56,13 @@ log = logging.getLogger("tfpose")
 @dataclass
 class TopDownData:
     """A dataset's files and its person records: training persons (annotation boxes, grown to
-    cover their keypoints by the pipeline) and validation persons (ground-truth boxes)."""
+    cover their keypoints by the pipeline) and validation persons (ground-truth boxes), and the
+    augmentation of the training crops."""
 
     files: DatasetFiles
     train: PersonRecords | PreparedSplit
     val: PersonRecords
+    augment: AugmentConfig = AugmentConfig()
 
     @property
     def num_keypoints(self) -> int:
@@ -69,7 +71,8 @@ class TopDownData:
 
 def load_topdown_data(args) -> TopDownData:
     """Locate and read ``--data`` (see :mod:`tfpose.data.layouts` for the layouts), from the
-    raw files or, with ``--data-source tfds``, from the prepared dataset."""
+    raw files or, with ``--data-source tfds``, from the prepared dataset; the training crops
+    get the preset's augmentation."""
     if getattr(args, "data_source", "raw") == "tfds":
         train, files = prepared_from_flags(args)
     else:
@@ -81,9 +84,10 @@ def load_topdown_data(args) -> TopDownData:
                                 ("validation", val, files.val_ann)):
         if len(records) == 0:
             raise DataError(ann, f"no {split} person with labelled keypoints and an image")
-    log.info("%s: %d training and %d validation persons, %d keypoints", files.name, len(train),
-             len(val), train.keypoint_set.num_keypoints)
-    return TopDownData(files, train, val)
+    augment = AugmentConfig(**args.preset.augment)
+    log.info("%s: %d training and %d validation persons, %d keypoints; augmentation %s",
+             files.name, len(train), len(val), train.keypoint_set.num_keypoints, augment)
+    return TopDownData(files, train, val, augment)
 
 
 def heatmap_codec(args, *, stride: int | None = None, output: str | None = None,
@@ -109,14 +113,14 @@ def distill_config(kl_weight: float, heatmap_weight: float, temperature: float,
         raise ConfigError(f"distillation flags: {e}") from None
 
 
-def train_data(records: PersonRecords | PreparedSplit, codec: HeatmapCodec, batch_size: int,
+def train_data(data: TopDownData, codec: HeatmapCodec, batch_size: int,
                seed: int) -> Callable[[int], tf.data.Dataset]:
     """``initial_epoch -> repeating dataset`` of ``(image, heatmaps, target_weight)`` batches
-    (augmented; seeded by ``seed + initial_epoch``)."""
+    of ``data.train`` (augmented with ``data.augment``; seeded by ``seed + initial_epoch``)."""
 
     def make(initial_epoch: int) -> tf.data.Dataset:
-        ds = topdown_dataset(records, codec, batch_size=batch_size, train=True, repeat=True,
-                             seed=seed + initial_epoch)
+        ds = topdown_dataset(data.train, codec, batch_size=batch_size, train=True,
+                             augment=data.augment, repeat=True, seed=seed + initial_epoch)
         return ds.map(lambda b: (b["image"], b["heatmaps"], b["target_weight"]),
                       num_parallel_calls=tf.data.AUTOTUNE)
 
@@ -134,8 +138,7 @@ def fit_heatmap_model(run: Run, name: str, model: tf.keras.Model, loss: HeatmapL
         model.compile(make_optimizer(config, steps * config.epochs), loss=loss,
                       run_eagerly=config.run_eagerly)
     without_autograph(model)
-    return train_phase(run, name, model, train_data(data.train, codec, config.batch_size,
-                                                    run.seed),
+    return train_phase(run, name, model, train_data(data, codec, config.batch_size, run.seed),
                        epochs=config.epochs, steps_per_epoch=steps,
                        validation=validation_of(evaluator), save_as=save_as,
                        info=topdown_info(codec, data.train.keypoint_set, model.name),
@@ -164,7 +167,7 @@ def train_student(run: Run, name: str, student: tf.keras.Model, teacher: tf.kera
                           heatmap_loss=heatmap_loss or AdaptiveWingLoss(),
                           run_eagerly=config.run_eagerly)
     without_autograph(student)  # validation predicts with the student itself
-    return train_phase(run, name, distiller, train_data(data.train, codec, config.batch_size,
+    return train_phase(run, name, distiller, train_data(data, codec, config.batch_size,
                                                         run.seed),
                        epochs=config.epochs, steps_per_epoch=steps, deployable=student,
                        validation=validation_of(evaluator), save_as=save_as,

@@ -10,11 +10,11 @@ net.pytorch, ``experiments/{coco,mpii}/hrnet/w32_*_adam_lr1e-3.yaml``):
   on the official ``gt_valid.mat`` with flip test (the evaluator's default; train with
   ``--data mpii --data-root DIR --model-size mpii``).
 
-The training defaults of both (100 epochs, batch 32, Adam at 1e-3 with cosine decay, for the
-teacher and each of the two stages) are ours, not HRNet's 210 epochs with x0.1 steps at 170
-and 200 (``--epochs 210 --schedule step --lr-steps 170 200`` gives that schedule, per phase).
-HRNet's MPII augmentation (rotation 30, scale 0.25, no half-body crops) differs from its COCO
-one; the top-down pipeline's defaults (:class:`tfpose.config.AugmentConfig`) are the COCO ones.
+Each trains with that HRNet's augmentation (:mod:`tfpose.models.hrnet_presets`): COCO rotation
+45, scale 0.35 and half-body crops; MPII rotation 30, scale 0.25 and none. The training defaults
+of both (100 epochs, batch 32, Adam at 1e-3 with cosine decay, for the teacher and each of the
+two stages) are ours, not HRNet's 210 epochs with x0.1 steps at 170 and 200 (``--epochs 210
+--schedule step --lr-steps 170 200`` gives that schedule, per phase).
 """
 
 from dataclasses import replace
@@ -27,8 +27,9 @@ from tfpose.models.presets import ModelPreset
 SMALL = {"width": 16, "modules": (1, 1, 1), "branch_blocks": 1, "stage1_blocks": 1}
 PAPER = replace(hrnet_presets.PAPER, epochs=100, batch_size=32, learning_rate=1e-3,
                 options={"width": 32})
-# HRNet's MPII protocol: square crops, heatmaps at 1/4 (64x64), sigma 2.
-MPII = replace(PAPER, input_size=(256, 256))
+# HRNet's MPII protocol: square crops, heatmaps at 1/4 (64x64), sigma 2, MPII's augmentation.
+MPII = replace(PAPER, input_size=hrnet_presets.MPII.input_size,
+               augment=hrnet_presets.MPII.augment)
 PRESETS = {
     "small": ModelPreset(input_size=(96, 64), sigma=1.5, epochs=4, batch_size=16,
                          learning_rate=2e-3, options=SMALL),

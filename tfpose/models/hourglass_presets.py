@@ -7,7 +7,7 @@ what we chose where it does not say:
 * data: MPII at 256x256 crops, 64x64 heatmaps of its 16 joints (the paper); Gaussian targets of
   sigma 1 heatmap pixel (Newell et al.'s hourglass targets, which the paper trains on);
 * loss: sigmoid cross-entropy on the heatmap logits (the paper: better than L2 for binary nets);
-* augmentation (:data:`AUGMENT`): rotation within +-40 degrees, scale within 0.7-1.3 and
+* augmentation (the preset's ``augment``): rotation within +-40 degrees, scale within 0.7-1.3 and
   horizontal flips (the paper's ranges), no half-body crops (the paper has none). The paper gives
   the ranges, not the distributions: we keep the pipeline's clipped normals with those ranges
   as the clip bounds (rotation N(0, 20 degrees) clipped at +-40, on 60 % of the crops; scale
@@ -41,13 +41,9 @@ PRESETS = {
     # 256x256 crops, 64x64 heatmaps with sigma 1 (Newell et al.'s hourglass targets), trained
     # as sigmoid logits with cross-entropy (Bulat & Tzimiropoulos).
     "paper": ModelPreset(input_size=(256, 256), sigma=1.0, epochs=100, batch_size=32,
-                         learning_rate=1e-3, output="sigmoid"),
-}
-# Training augmentation per preset: tfpose.config.AugmentConfig arguments (plain data: the
-# presets modules import nothing else of tfpose); a preset without an entry: AugmentConfig().
-AUGMENT = {
-    "paper": {"scale_factor": 0.3, "rotation_factor": 20.0, "rotation_prob": 0.6,
-              "flip_prob": 0.5, "half_body_prob": 0.0},
+                         learning_rate=1e-3, output="sigmoid", augment={
+                             "scale_factor": 0.3, "rotation_factor": 20.0, "rotation_prob": 0.6,
+                             "flip_prob": 0.5, "half_body_prob": 0.0}),
 }
 # Bottleneck widths with the HPM model's parameter count (within 5 %), per preset.
 MATCHED_BOTTLENECK_CHANNELS = {"small": 176, "paper": 352}

@@ -41,6 +41,10 @@ class ModelPreset:
         ``"bottomup"`` (heatmaps and associative-embedding tags).
       strides: input pixels per heatmap pixel: one for top-down heatmaps, one per output for
         bottom-up models.
+      augment: training augmentation, as keyword arguments of
+        :class:`tfpose.config.AugmentConfig` (top-down) or
+        :class:`tfpose.data.bottomup.BottomUpAugmentConfig` (bottom-up); empty: that class's
+        defaults. Plain data, checked where it is used, like ``schedule``.
     """
 
     input_size: tuple[int, int]
@@ -53,6 +57,7 @@ class ModelPreset:
     options: dict = field(default_factory=dict)
     output: str = "gaussian"
     strides: tuple[int, ...] = (4,)
+    augment: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.output not in OUTPUTS:
