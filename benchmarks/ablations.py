@@ -1,6 +1,6 @@
 r"""Ablations on synthetic figures: does each method's defining choice help at a small budget?
 
-    python benchmarks/ablations.py                     # all four, two seeds: about 2.5 h on 2 cores
+    python benchmarks/ablations.py                     # all four, two seeds: 4-5 h on 2 cores
     python benchmarks/ablations.py --only fasterpose --seeds 3 --table /tmp/fasterpose.md
     python benchmarks/ablations.py --only bihrnet      # about 1.5 h on 2 cores (teacher 25 min)
 
@@ -121,6 +121,14 @@ ABLATIONS = (
 )
 
 
+def planned_runs(chosen: list[Ablation], seeds: list[int]) -> list[tuple]:
+    """``(seed, ablation, slug, variant)`` of every run: the teachers first, each once with the
+    first seed, then every variant seed by seed."""
+    jobs = [(seeds[0], a, "teacher", a.teacher) for a in chosen if a.teacher]
+    return jobs + [(seed, a, slug, v) for seed in seeds for a in chosen
+                   for slug, v in a.variants.items()]
+
+
 def run_variant(ablation: Ablation, slug: str, variant: Variant, seed: int, args) -> dict:
     """Train one variant with one seed (or reuse its finished run); returns its results."""
     out = args.out / ablation.key / slug / f"seed{seed}"
@@ -236,12 +244,14 @@ def section(ablation: Ablation, variants: dict[str, list[dict]], teacher: dict |
     rows = [(ablation.teacher, [teacher])] if ablation.teacher else []
     rows += [(ablation.variants[slug], runs) for slug, runs in variants.items()]
     for variant, runs in rows:
-        lines.append(_row(variant, runs, is_teacher=variant is ablation.teacher,
+        lines.append(table_row(variant, runs, is_teacher=variant is ablation.teacher,
                           with_share=bool(ablation.teacher)))
     return "\n".join(lines)
 
 
-def _row(variant: Variant, runs: list[dict], *, is_teacher: bool, with_share: bool) -> str:
+def table_row(variant: Variant, runs: list[dict], *, is_teacher: bool,
+              with_share: bool) -> str:
+    """One variant's markdown row: each seed's figure, then their mean."""
     flags = " ".join(variant.flags) or "(defaults)"
     failed = [run["error"] for run in runs if "error" in run]
     if failed:
@@ -294,10 +304,7 @@ def main(argv=None) -> int:
     chosen = [a for a in ABLATIONS if not args.only or a.key in args.only]
     if args.quick:
         chosen = [with_quick_teacher(a) if a.teacher else a for a in chosen]
-    # Teachers first, then seed by seed.
-    jobs = [(args.seeds[0], a, "teacher", a.teacher) for a in chosen if a.teacher]
-    jobs += [(seed, a, slug, v) for seed in args.seeds for a in chosen
-             for slug, v in a.variants.items()]
+    jobs = planned_runs(chosen, args.seeds)
     runs: dict[str, dict[str, list[dict]]] = {a.key: {slug: [] for slug in a.variants}
                                               for a in chosen}
     teachers: dict[str, dict] = {}
