@@ -112,6 +112,26 @@ def test_codec_check_bottom_up_json(crowdpose_sample, capsys):
     assert result["num_persons"] == 4 and "AP_hard" in result
 
 
+@pytest.mark.parametrize("protocol", [None, "authors", "tfpose"])
+def test_codec_check_bottom_up_under_each_protocol(protocol, coco_sample, capsys):
+    """The authors' protocol by default, as `tfpose evaluate` has it."""
+    flags = ["--protocol", protocol] if protocol else []
+    code, out, _ = run(capsys, "codec-check", "--bottom-up", "--ann",
+                       str(coco_sample / "test_coco.json"), "--input-size", "512x512", *flags,
+                       "--json")
+    result = json.loads(out)
+    assert code == 0 and result["protocol"] == (protocol or "authors")
+    assert result["AP"] >= 0.98 and result["missed_persons"] == 0
+
+
+def test_codec_check_protocol_needs_bottom_up(coco_sample, capsys):
+    code, out, err = run(capsys, "codec-check", "--ann", str(coco_sample / "test_coco.json"),
+                         "--protocol", "tfpose")
+    assert code == 2 and out == ""
+    assert "--protocol is a bottom-up test-time protocol: add --bottom-up" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_codec_check_bottom_up_rejects_a_size_off_the_output_grid(coco_sample, capsys):
     code, out, err = run(capsys, "codec-check", "--bottom-up", "--ann",
                          str(coco_sample / "test_coco.json"), "--input-size", "510x512")

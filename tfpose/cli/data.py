@@ -27,6 +27,8 @@ def cmd_codec_check(args) -> None:
     if args.bottom_up:
         _bottom_up_check(args, ann)
         return
+    if args.protocol:
+        raise ValueError("--protocol is a bottom-up test-time protocol: add --bottom-up")
     decoders = DECODERS if args.decoder == "all" else (args.decoder,)
     codec = HeatmapCodec(input_size=args.input_size or (256, 192),
                          heatmap_size=args.heatmap_size, sigma=args.sigma)
@@ -40,11 +42,14 @@ def cmd_codec_check(args) -> None:
 
 def _bottom_up_check(args, ann) -> None:
     from tfpose.codecs.associative_embedding import BottomUpCodec
+    from tfpose.codecs.bottomup_protocol import named_protocol
     from tfpose.evaluation.bottomup_check import bottomup_check
+    from tfpose.evaluation.codec_check import DATASETS as KEYPOINT_SETS
 
     codec = BottomUpCodec(input_size=args.input_size or (512, 512), sigma=args.sigma)
+    protocol = named_protocol(args.protocol or "authors", KEYPOINT_SETS[args.dataset])
     print_result(bottomup_check(ann, codec, dataset=args.dataset, flip=args.flip_test,
-                                progress=not args.json), args.json)
+                                progress=not args.json, protocol=protocol), args.json)
 
 
 # ---- evaluate-mpii -------------------------------------------------------------------------
@@ -93,6 +98,8 @@ def cmd_prepare(args) -> None:
 
 
 def add_parsers(sub) -> None:
+    from tfpose.codecs.bottomup_protocol import PROTOCOLS
+
     p = sub.add_parser("codec-check", help="encode -> decode ground truth and score it (upper "
                        "bound of any model using the codec)")
     p.add_argument("--ann", type=Path, help="COCO-format keypoints json (default: bundled "
@@ -104,6 +111,10 @@ def add_parsers(sub) -> None:
                    help="model input (default: 256x192, or 512x512 with --bottom-up)")
     p.add_argument("--flip-test", action="store_true",
                    help="--bottom-up: also feed the mirrored image's outputs (flip test)")
+    p.add_argument("--protocol", choices=PROTOCOLS,
+                   help="--bottom-up: the test-time protocol, as in `tfpose evaluate`: "
+                   "'authors' (default; LitePose's / HigherHRNet's inputs and grouping) or "
+                   "'tfpose' (the fixed input, grouping at stride 2)")
     p.add_argument("--heatmap-size", type=parse_size, default=(64, 48), metavar="HxW")
     p.add_argument("--sigma", type=float, default=2.0)
     p.add_argument("--decoder", choices=("argmax", "quarter", "dark", "all"), default="dark")
