@@ -4,7 +4,8 @@ through LCE: tests/models/test_zoo.py): builtin TFLite ops only, weights stored 
 
 One model per architecture: HRNet-W18 / W48 are W32's layers at other widths and
 SimpleBaseline-R101 / R152 are R50's blocks repeated, so they convert to the same ops (at about
-70 s each, they would add 4 minutes to CI); each LitePose size is its own searched architecture.
+70 s each, they would add 4 minutes of test time); each LitePose size is its own searched
+architecture.
 """
 
 import numpy as np
